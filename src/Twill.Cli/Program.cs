@@ -1,0 +1,35 @@
+using System.CommandLine;
+
+namespace Twill.Cli;
+
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        RootCommand root = new(
+            "Twill: a Flannel-compatible pod network for Kubernetes (node agent, CNI plugins, lab).");
+
+        root.Subcommands.Add(Planned("agent", "Run the node agent: lease this node's pod subnet and route every peer's (vxlan, host-gw).", 4));
+        root.Subcommands.Add(Planned("leases", "List and inspect the subnet leases in the store (file, etcd, Kubernetes).", 3));
+        root.Subcommands.Add(Planned("lab", "Run a whole multi-node cluster on this machine in network namespaces (up, check, status, exec, down).", 6));
+        root.Subcommands.Add(Planned("doctor", "Check this node for what the pod network needs (kernel modules, sysctls, subnet.env, leases).", null));
+        root.Subcommands.Add(Planned("manifest", "Print Kubernetes manifests to install Twill (DaemonSet, RBAC, ConfigMap with net-conf.json).", null));
+
+        return root.Parse(args).Invoke();
+    }
+
+    // A command whose implementation has not landed yet: it is listed so --help shows the whole
+    // tool, and running it says plainly that it is not there rather than pretending to work.
+    private static Command Planned(string name, string description, int? issue)
+    {
+        Command command = new(name, description + " (not yet implemented)");
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(_ =>
+        {
+            string where = issue is int n ? $" (tracked in issue {n})" : "";
+            Console.Error.WriteLine($"twill {name}: not yet implemented{where}.");
+            return 3;
+        });
+        return command;
+    }
+}
