@@ -19,7 +19,7 @@ help:
 	@echo "make test       install test dependencies (apt), build, run every test"
 	@echo "make test-unit  run only the tests that need no root and no namespaces"
 	@echo "make lab        build, start a 3-node lab with the seed's configuration, check it, tear it down"
-	@echo "make bench      run every benchmark in bench/ (--quick with QUICK=1)"
+	@echo "make bench      run every benchmark bench/<name> (each an executable; QUICK=1 passes --quick)"
 
 build: cli cni
 
@@ -54,8 +54,8 @@ lab: build
 	@echo "make lab: not yet — the lab lands with issue 6 (twill lab up/check/down)."
 
 bench: build
-	@set -e; for b in bench/*/; do \
-	  [ -f "$$b/run" ] || continue; echo "== $$b"; bash "$$b/run" $(if $(QUICK),--quick,); done
+	@set -e; for b in bench/*; do \
+	  [ -f "$$b" ] && [ -x "$$b" ] || continue; echo "== $$b"; "$$b" $(if $(QUICK),--quick,); done
 
 clean:
 	rm -rf $(OUT)
