@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Twill.Netlink.Protocol;
+
+/// <summary>RTM_*ROUTE: struct rtmsg then RTA_DST / RTA_GATEWAY / RTA_OIF / RTA_PRIORITY / RTA_TABLE / RTA_PREFSRC.</summary>
+internal static class RouteCodec
+{
+    public static void Write(ref NetlinkWriter w, ushort type, ushort flags, uint seq, Route route)
+    {
+        bool delete = type == Rtm.DelRoute;
+        IPNetwork dst = route.Destination;
+        RouteScope scope = route.Scope ?? (delete ? RouteScope.Nowhere : DefaultScope(route));
+        int m = w.BeginMessage(type, flags, seq);
+        w.WriteStruct(new RtMsg
+        {
+            Family = AddressCodec.Family(route.Family),
+            DstLen = (byte)dst.PrefixLength,
+            Table = route.Table is > 0 and < 256 ? (byte)route.Table : (byte)0,
+            // A delete matches any protocol and type: the destination, table, metric and next hop identify the route.
+            Protocol = delete ? (byte)0 : (byte)route.Protocol,
+            Scope = (byte)scope,
+            Type = delete ? (byte)0 : (byte)route.Type,
+            Flags = route.OnLink ? Rta.NhFOnLink : 0,
+        });
+        if (dst.PrefixLength > 0)
+        {
+            w.WriteAddress(Rta.Dst, dst.BaseAddress);
+        }
+        if (route.Table != RouteTable.Unspecified)
+        {
+            w.WriteU32(Rta.Table, (uint)route.Table);
+        }
+        if (route.Gateway is { } gw)
+        {
+            if (gw.AddressFamily != route.Family)
+            {
+                throw new ArgumentException($"route {route}: gateway {gw} is not in the destination's family", nameof(route));
+            }
+            w.WriteAddress(Rta.Gateway, gw);
+        }
+        if (route.OutputIndex is int oif)
+        {
+            w.WriteU32(Rta.Oif, (uint)oif);
+        }
+        if (route.Metric is int metric)
+        {
+            w.WriteU32(Rta.Priority, (uint)metric);
+        }
+        if (route.Source is { } src)
+        {
+            w.WriteAddress(Rta.PrefSrc, src);
+        }
+        w.EndMessage(m);
+    }
+
+    /// <summary>Like ip: host scope for local routes, link scope for device routes without a gateway.</summary>
+    private static RouteScope DefaultScope(Route route) => route.Type switch
+    {
+        RouteType.Local => RouteScope.Host,
+        RouteType.Unicast when route.Gateway is null => RouteScope.Link,
+        _ => RouteScope.Universe,
+    };
+
+    /// <summary>A strict dump request: the kernel filters by table and protocol itself.</summary>
+    public static void WriteDump(ref NetlinkWriter w, uint seq, AddressFamily family, int? table, RouteProtocol? protocol)
+    {
+        int m = w.BeginMessage(Rtm.GetRoute, Nl.FRequest | Nl.FDump, seq);
+        w.WriteStruct(new RtMsg
+        {
+            Family = AddressCodec.Family(family),
+            Table = table is > 0 and < 256 ? (byte)table.Value : (byte)0,
+            Protocol = protocol is { } p ? (byte)p : (byte)0,
+        });
+        if (table is int t and > 0)
+        {
+            w.WriteU32(Rta.Table, (uint)t);
+        }
+        w.EndMessage(m);
+    }
+
+    public static Route? Decode(ReadOnlySpan<byte> message)
+    {
+        RtMsg rt = Attr.Struct<RtMsg>(message);
+        if (rt.Family is not (Af.Inet or Af.Inet6))
+        {
+            return null;
+        }
+        IPAddress? dst = null, gw = null, src = null;
+        int? oif = null, metric = null;
+        int table = rt.Table;
+        AttributeReader attrs = AttributeReader.After<RtMsg>(message);
+        while (attrs.TryRead(out ushort type, out ReadOnlySpan<byte> value))
+        {
+            switch (type)
+            {
+                case Rta.Dst: dst = Attr.Address(value); break;
+                case Rta.Gateway: gw = Attr.Address(value); break;
+                case Rta.Oif: oif = (int)Attr.U32(value); break;
+                case Rta.Priority: metric = (int)Attr.U32(value); break;
+                case Rta.PrefSrc: src = Attr.Address(value); break;
+                case Rta.Table: table = (int)Attr.U32(value); break;
+                default: break;
+            }
+        }
+        dst ??= rt.Family == Af.Inet ? IPAddress.Any : IPAddress.IPv6Any;
+        return new Route(new IPNetwork(dst, rt.DstLen))
+        {
+            Gateway = gw,
+            OutputIndex = oif,
+            OnLink = (rt.Flags & Rta.NhFOnLink) != 0,
+            Scope = (RouteScope)rt.Scope,
+            Table = table,
+            Metric = metric,
+            Protocol = (RouteProtocol)rt.Protocol,
+            Type = (RouteType)rt.Type,
+            Source = src,
+        };
+    }
+}
