@@ -10,7 +10,7 @@ internal static class Program
             "Twill: a Flannel-compatible pod network for Kubernetes (node agent, CNI plugins, lab).");
 
         root.Subcommands.Add(Planned("agent", "Run the node agent: lease this node's pod subnet and route every peer's (vxlan, host-gw).", 4));
-        root.Subcommands.Add(Planned("leases", "List and inspect the subnet leases in the store (file, etcd, Kubernetes).", 3));
+        root.Subcommands.Add(LeasesCommand.Create());
         root.Subcommands.Add(Planned("lab", "Run a whole multi-node cluster on this machine in network namespaces (up, check, status, exec, down).", 6));
         root.Subcommands.Add(Planned("doctor", "Check this node for what the pod network needs (kernel modules, sysctls, subnet.env, leases).", null));
         root.Subcommands.Add(Planned("manifest", "Print Kubernetes manifests to install Twill (DaemonSet, RBAC, ConfigMap with net-conf.json).", null));
