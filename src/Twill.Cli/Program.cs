@@ -9,7 +9,7 @@ internal static class Program
         RootCommand root = new(
             "Twill: a Flannel-compatible pod network for Kubernetes (node agent, CNI plugins, lab).");
 
-        root.Subcommands.Add(Planned("agent", "Run the node agent: lease this node's pod subnet and route every peer's (vxlan, host-gw).", 4));
+        root.Subcommands.Add(AgentCommand.Create());
         root.Subcommands.Add(LeasesCommand.Create());
         root.Subcommands.Add(Planned("lab", "Run a whole multi-node cluster on this machine in network namespaces (up, check, status, exec, down).", 6));
         root.Subcommands.Add(Planned("doctor", "Check this node for what the pod network needs (kernel modules, sysctls, subnet.env, leases).", null));

@@ -1,0 +1,229 @@
+using System.Globalization;
+using System.Net;
+
+namespace Twill.Agent;
+
+/// <summary>Where leases live.</summary>
+public enum StoreKind
+{
+    /// <summary>The embedded file store (<c>--store file --store-dir DIR</c>), one directory shared by the nodes.</summary>
+    File,
+
+    /// <summary>etcd v3, Flannel's key layout.</summary>
+    Etcd,
+}
+
+/// <summary>
+/// The agent's settings: Flannel's flags where they make sense (so a flanneld command line
+/// translates 1:1) plus Twill's own. Parsed by <see cref="AgentFlags"/>.
+/// </summary>
+public sealed record AgentOptions
+{
+    public IReadOnlyList<string> Ifaces { get; init; } = [];
+    public IReadOnlyList<string> IfaceRegexes { get; init; } = [];
+    public IPAddress? PublicIP { get; init; }
+    public bool IpMasq { get; init; }
+    public bool IptablesForwardRules { get; init; } = true;
+    public string SubnetFile { get; init; } = Twill.Core.SubnetEnv.DefaultPath;
+    public string NetConfigPath { get; init; } = Twill.Core.NetworkConfig.DefaultPath;
+
+    /// <summary>True when --net-config-path was given: the file wins over a config kept in the store.</summary>
+    public bool NetConfigPathGiven { get; init; }
+    public StoreKind Store { get; init; } = StoreKind.File;
+    public string StoreDir { get; init; } = "/var/lib/twill/leases";
+    public IReadOnlyList<string> EtcdEndpoints { get; init; } = [];
+    public string EtcdPrefix { get; init; } = "/coreos.com/network";
+    public string? EtcdCaFile { get; init; }
+    public string? EtcdCertFile { get; init; }
+    public string? EtcdKeyFile { get; init; }
+    public string? EtcdUsername { get; init; }
+    public string? EtcdPassword { get; init; }
+    public TimeSpan SubnetLeaseRenewMargin { get; init; } = TimeSpan.FromMinutes(60);
+    public IPAddress HealthzIP { get; init; } = IPAddress.Loopback;
+
+    /// <summary>0 = no health server (Flannel's default too).</summary>
+    public int HealthzPort { get; init; }
+    public TimeSpan IptablesResync { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Where the agent keeps what must survive restarts (the VtepMAC).</summary>
+    public string StateDir { get; init; } = "/var/lib/twill";
+    public bool Cleanup { get; init; }
+    public bool CleanupDatapath { get; init; }
+    public LogLevelName LogLevel { get; init; } = LogLevelName.Info;
+}
+
+/// <summary>How much the agent logs.</summary>
+public enum LogLevelName
+{
+    Debug,
+    Info,
+    Warning,
+    Error,
+}
+
+/// <summary>One flag: its name, what it takes, its help line.</summary>
+internal sealed record FlagSpec(string Name, bool IsBool, bool Repeatable, string Help, Func<AgentOptions, string, AgentOptions> Set);
+
+/// <summary>
+/// Parses the agent's command line like Go's flag package does for flanneld (<c>-flag</c>,
+/// <c>--flag value</c>, <c>--flag=value</c>, bare booleans), then fills every flag not given on the
+/// command line from the environment variable <c>TWILL_&lt;FLAG&gt;</c> (upper case, '-' → '_'),
+/// exactly as flanneld does with <c>FLANNELD_*</c>. Pure: the environment is passed in.
+/// </summary>
+public static class AgentFlags
+{
+    internal static readonly FlagSpec[] Specs =
+    [
+        new("iface", false, true, "interface (name or IP) for the underlay; repeatable, first match wins", (o, v) => o with { Ifaces = [.. o.Ifaces, v] }),
+        new("iface-regex", false, true, "regex on interface names or IPs; repeatable", (o, v) => o with { IfaceRegexes = [.. o.IfaceRegexes, v] }),
+        new("public-ip", false, false, "IP other nodes reach this node at (default: the interface's)", (o, v) => o with { PublicIP = ParseIp("public-ip", v) }),
+        new("ip-masq", true, false, "masquerade pod traffic leaving the pod network", (o, v) => o with { IpMasq = ParseBool("ip-masq", v) }),
+        new("iptables-forward-rules", true, false, "accept forwarding of the pod network (default true)", (o, v) => o with { IptablesForwardRules = ParseBool("iptables-forward-rules", v) }),
+        new("subnet-file", false, false, "where to write subnet.env (default /run/flannel/subnet.env)", (o, v) => o with { SubnetFile = v }),
+        new("net-config-path", false, false, "net-conf.json (default /etc/kube-flannel/net-conf.json; else the store's config)", (o, v) => o with { NetConfigPath = v, NetConfigPathGiven = true }),
+        new("store", false, false, "lease store: file (default) or etcd", (o, v) => o with { Store = ParseStore(v) }),
+        new("store-dir", false, false, "file store directory, shared by the nodes (default /var/lib/twill/leases)", (o, v) => o with { StoreDir = v }),
+        new("etcd-endpoints", false, false, "comma-separated etcd endpoints (implies --store etcd)", (o, v) => o with { EtcdEndpoints = v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), Store = StoreKind.Etcd }),
+        new("etcd-prefix", false, false, "etcd prefix (default /coreos.com/network)", (o, v) => o with { EtcdPrefix = v }),
+        new("etcd-cafile", false, false, "etcd CA certificate", (o, v) => o with { EtcdCaFile = v }),
+        new("etcd-certfile", false, false, "etcd client certificate", (o, v) => o with { EtcdCertFile = v }),
+        new("etcd-keyfile", false, false, "etcd client key", (o, v) => o with { EtcdKeyFile = v }),
+        new("etcd-username", false, false, "etcd user", (o, v) => o with { EtcdUsername = v }),
+        new("etcd-password", false, false, "etcd password", (o, v) => o with { EtcdPassword = v }),
+        new("subnet-lease-renew-margin", false, false, "renew the lease this many minutes before it expires (default 60)", (o, v) => o with { SubnetLeaseRenewMargin = TimeSpan.FromMinutes(ParseInt("subnet-lease-renew-margin", v, 1, 1439)) }),
+        new("healthz-ip", false, false, "health server address (default 127.0.0.1)", (o, v) => o with { HealthzIP = ParseIp("healthz-ip", v) }),
+        new("healthz-port", false, false, "health server port: /healthz, /readyz, /metrics (default 0 = off)", (o, v) => o with { HealthzPort = ParseInt("healthz-port", v, 0, 65535) }),
+        new("iptables-resync", false, false, "seconds between firewall checks (default 5)", (o, v) => o with { IptablesResync = TimeSpan.FromSeconds(ParseInt("iptables-resync", v, 1, 86400)) }),
+        new("resync-period", false, false, "reconcile the kernel at least this often: 10s, 500ms, 1m (default 10s)", (o, v) => o with { ResyncPeriod = ParseDuration("resync-period", v) }),
+        new("state-dir", false, false, "where the VtepMAC is kept across restarts (default /var/lib/twill)", (o, v) => o with { StateDir = v }),
+        new("cleanup", true, false, "remove Twill's firewall rules and exit", (o, v) => o with { Cleanup = ParseBool("cleanup", v) }),
+        new("cleanup-datapath", true, false, "with --cleanup: also remove Twill's device and routes", (o, v) => o with { CleanupDatapath = ParseBool("cleanup-datapath", v) }),
+        new("log-level", false, false, "debug, info (default), warning, error", (o, v) => o with { LogLevel = ParseLevel(v) }),
+    ];
+
+    /// <summary>The flags as help text, one per line.</summary>
+    public static string Help => string.Join('\n', Specs.Select(s => $"  {("--" + s.Name + (s.IsBool ? "" : " V")),-30} {s.Help}"));
+
+    /// <summary>Parses <paramref name="args"/>, then the environment; throws <see cref="FormatException"/> naming the flag and value.</summary>
+    public static AgentOptions Parse(IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(environment);
+        AgentOptions options = new();
+        HashSet<string> given = new(StringComparer.Ordinal);
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (!arg.StartsWith('-') || arg == "-" || arg == "--")
+            {
+                throw new FormatException($"unexpected argument '{arg}' (flags start with --)");
+            }
+            string body = arg.TrimStart('-');
+            string? value = null;
+            int eq = body.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0)
+            {
+                value = body[(eq + 1)..];
+                body = body[..eq];
+            }
+            FlagSpec spec = Specs.FirstOrDefault(s => s.Name == body) ?? throw new FormatException($"unknown flag --{body}");
+            if (value is null)
+            {
+                if (spec.IsBool)
+                {
+                    value = "true";
+                }
+                else if (i + 1 < args.Count)
+                {
+                    value = args[++i];
+                }
+                else
+                {
+                    throw new FormatException($"flag --{spec.Name} needs a value");
+                }
+            }
+            options = spec.Set(options, value);
+            given.Add(spec.Name);
+        }
+        foreach (FlagSpec spec in Specs)
+        {
+            if (!given.Contains(spec.Name) && environment.TryGetValue("TWILL_" + EnvName(spec.Name), out string? env) && env.Length > 0)
+            {
+                // Repeatable flags take a comma-separated list from the environment, as flanneld's do.
+                foreach (string v in spec.Repeatable ? env.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [env])
+                {
+                    options = spec.Set(options, v);
+                }
+            }
+        }
+        if (options.Store == StoreKind.Etcd && options.EtcdEndpoints.Count == 0)
+        {
+            options = options with { EtcdEndpoints = ["http://127.0.0.1:2379"] };
+        }
+        return options;
+    }
+
+    /// <summary>The current process's environment as a dictionary.</summary>
+    public static IReadOnlyDictionary<string, string> ProcessEnvironment()
+    {
+        Dictionary<string, string> env = new(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            if (e.Key is string k && e.Value is string v)
+            {
+                env[k] = v;
+            }
+        }
+        return env;
+    }
+
+    internal static string EnvName(string flag) => flag.ToUpperInvariant().Replace('-', '_');
+
+    private static IPAddress ParseIp(string flag, string v) =>
+        IPAddress.TryParse(v, out IPAddress? ip) ? ip : throw new FormatException($"--{flag}: '{v}' is not an IP address");
+
+    private static bool ParseBool(string flag, string v) => v.ToLowerInvariant() switch
+    {
+        "true" or "1" or "t" or "yes" => true,
+        "false" or "0" or "f" or "no" => false,
+        _ => throw new FormatException($"--{flag}: '{v}' is not a boolean"),
+    };
+
+    private static int ParseInt(string flag, string v, int min, int max) =>
+        int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= min && n <= max
+            ? n
+            : throw new FormatException($"--{flag}: '{v}' is not an integer in {min}..{max}");
+
+    private static StoreKind ParseStore(string v) => v switch
+    {
+        "file" => StoreKind.File,
+        "etcd" => StoreKind.Etcd,
+        _ => throw new FormatException($"--store: '{v}' is not a store (file, etcd)"),
+    };
+
+    private static LogLevelName ParseLevel(string v) => v.ToLowerInvariant() switch
+    {
+        "debug" => LogLevelName.Debug,
+        "info" => LogLevelName.Info,
+        "warning" or "warn" => LogLevelName.Warning,
+        "error" => LogLevelName.Error,
+        _ => throw new FormatException($"--log-level: '{v}' is not a level (debug, info, warning, error)"),
+    };
+
+    /// <summary>Go-style durations: 10s, 500ms, 1m, 1h; a bare number is seconds.</summary>
+    internal static TimeSpan ParseDuration(string flag, string v)
+    {
+        (string number, double scale) = v switch
+        {
+            _ when v.EndsWith("ms", StringComparison.Ordinal) => (v[..^2], 0.001),
+            _ when v.EndsWith('s') => (v[..^1], 1.0),
+            _ when v.EndsWith('m') => (v[..^1], 60.0),
+            _ when v.EndsWith('h') => (v[..^1], 3600.0),
+            _ => (v, 1.0),
+        };
+        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double n) && n > 0
+            ? TimeSpan.FromSeconds(n * scale)
+            : throw new FormatException($"--{flag}: '{v}' is not a positive duration (e.g. 10s, 500ms)");
+    }
+}

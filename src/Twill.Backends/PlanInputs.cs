@@ -1,0 +1,136 @@
+using System.Net;
+using System.Net.NetworkInformation;
+
+namespace Twill.Backends;
+
+/// <summary>Which data path a backend builds.</summary>
+public enum BackendKind
+{
+    /// <summary>VXLAN overlay: one <c>flannel.&lt;VNI&gt;</c> device, a neighbour, an FDB entry and a route per peer.</summary>
+    Vxlan,
+
+    /// <summary>Plain routes to each peer's public IP; every node must share one L2 segment.</summary>
+    HostGw,
+}
+
+/// <summary>
+/// The backend part of net-conf.json, already validated: what a plan needs and nothing else.
+/// Defaults are Flannel's on Linux (VNI 1, the kernel's VXLAN port 8472).
+/// </summary>
+public sealed record BackendSettings
+{
+    /// <summary>The kernel's default VXLAN port, Flannel's default when net-conf.json gives none.</summary>
+    public const int LinuxDefaultPort = 8472;
+
+    /// <summary>The only VNI floor and port a Windows (HNS) node accepts.</summary>
+    public const int WindowsVni = 4096;
+
+    /// <summary>IANA's VXLAN port, the only one Windows nodes use.</summary>
+    public const int WindowsPort = 4789;
+
+    /// <summary>Encapsulation overhead of VXLAN over IPv4 (outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14).</summary>
+    public const int VxlanOverhead = 50;
+
+    public BackendKind Kind { get; init; } = BackendKind.Vxlan;
+
+    /// <summary>Backend.VNI.</summary>
+    public int Vni { get; init; } = 1;
+
+    /// <summary>Backend.Port; 0 means the kernel default (8472).</summary>
+    public int Port { get; init; }
+
+    /// <summary>Backend.GBP: VXLAN Group Based Policy extension.</summary>
+    public bool Gbp { get; init; }
+
+    /// <summary>Backend.MTU: the overlay MTU; null derives it from the underlay (underlay − 50).</summary>
+    public int? Mtu { get; init; }
+
+    /// <summary>Backend.DirectRouting: peers on our L2 segment get a host-gw route instead of the overlay.</summary>
+    public bool DirectRouting { get; init; }
+
+    /// <summary>The UDP port packets really go to.</summary>
+    public int EffectivePort => Port == 0 ? LinuxDefaultPort : Port;
+
+    /// <summary>Flannel's device name for this VNI.</summary>
+    public string DeviceName => "flannel." + Vni.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>The node's underlay interface (Flannel's "external interface").</summary>
+/// <param name="Index">Interface index in the node's namespace.</param>
+/// <param name="Name">Interface name (eth0).</param>
+/// <param name="Mtu">Its MTU; the overlay's is 50 less.</param>
+/// <param name="Address">Its address, the VXLAN source address (Flannel's IfaceAddr).</param>
+/// <param name="OnLink">The on-link subnet of that address: peers inside it are on our L2 segment.</param>
+public sealed record Underlay(int Index, string Name, int Mtu, IPAddress Address, IPNetwork OnLink);
+
+/// <summary>Operating system of a peer, as far as we can tell (see <see cref="PeerLease.Os"/>).</summary>
+public enum PeerOs
+{
+    /// <summary>No sign either way; treated as Linux.</summary>
+    Unknown,
+    Linux,
+    Windows,
+}
+
+/// <summary>
+/// One node's lease as a plan reads it: its pod subnet, its public IP and its backend data. The agent
+/// converts the lease manager's leases into these; keeping the plan's own input type keeps the plan
+/// free of store and JSON details.
+/// </summary>
+public sealed record PeerLease
+{
+    /// <summary>The lease key, e.g. <c>10.244.3.0-24</c>: how problems name the peer.</summary>
+    public required string Key { get; init; }
+
+    public required IPNetwork Subnet { get; init; }
+
+    public required IPAddress PublicIP { get; init; }
+
+    /// <summary>BackendType of the lease ("vxlan", "host-gw").</summary>
+    public string BackendType { get; init; } = "vxlan";
+
+    /// <summary>BackendData.VNI; null when the peer published none (host-gw).</summary>
+    public int? Vni { get; init; }
+
+    /// <summary>BackendData.VtepMAC; null or empty while a Windows node waits for HNS to give it one.</summary>
+    public PhysicalAddress? VtepMac { get; init; }
+
+    /// <summary>
+    /// What we know of the peer's OS. Flannel's lease data does not say; the agent sets Windows when the
+    /// store says so (Kubernetes label kubernetes.io/os), or when this peer was ever seen with an empty
+    /// VtepMAC (only Windows nodes publish one), or when its VtepMAC is a Hyper-V address (OUI 00:15:5d,
+    /// which HNS gives the DR MAC). See <see cref="PeerOsRule"/>.
+    /// </summary>
+    public PeerOs Os { get; init; }
+
+    /// <summary>True when the lease has no VtepMAC yet.</summary>
+    public bool HasNoVtepMac => VtepMac is null || VtepMac.GetAddressBytes().Length == 0;
+}
+
+/// <summary>How Twill recognises a Windows peer, in one place.</summary>
+public static class PeerOsRule
+{
+    private static readonly byte[] HyperVOui = [0x00, 0x15, 0x5d];
+
+    /// <summary>
+    /// Windows when the store says so; else when the peer was seen publishing an empty VtepMAC (only a
+    /// Windows node does: HNS has not made its DR MAC yet); else when the VtepMAC is a Hyper-V address.
+    /// </summary>
+    public static PeerOs Classify(PeerOs fromStore, bool seenEmptyVtepMac, PhysicalAddress? vtepMac)
+    {
+        if (fromStore != PeerOs.Unknown)
+        {
+            return fromStore;
+        }
+        if (seenEmptyVtepMac)
+        {
+            return PeerOs.Windows;
+        }
+        byte[]? bytes = vtepMac?.GetAddressBytes();
+        if (bytes is { Length: 6 } && bytes.AsSpan(0, 3).SequenceEqual(HyperVOui))
+        {
+            return PeerOs.Windows;
+        }
+        return PeerOs.Unknown;
+    }
+}

@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Twill.Core;
+using Twill.Testing;
+
+namespace Twill.Agent.Tests;
+
+/// <summary>
+/// Nodes as namespaces on one underlay bridge (a "switch" namespace, 192.0.2.0/24), each running a
+/// real agent process (<c>nsenter --net=... twill agent</c>) on a shared file store, and one pod per
+/// node (a namespace with a veth on the node's <c>cni0</c> bridge, <c>&lt;subnet&gt;.1/24</c>).
+/// Everything is removed on Dispose: agents (by PID), namespaces, the temp directory.
+/// </summary>
+internal sealed class AgentLab : IDisposable
+{
+    private readonly List<IDisposable> _owned = [];
+
+    public AgentLab(string netConf, int nodes, string? extraAgentArgs = null)
+    {
+        Dir = Directory.CreateTempSubdirectory("twill-agent-lab-").FullName;
+        File.WriteAllText(Path.Combine(Dir, "net-conf.json"), netConf);
+        ExtraArgs = extraAgentArgs?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        try
+        {
+            Switch = Own(new TestNetns("sw"));
+            Switch.Ip("link", "add", "br0", "type", "bridge");
+            Switch.Ip("link", "set", "br0", "up");
+            for (int i = 1; i <= nodes; i++)
+            {
+                TestNetns node = Own(new TestNetns("n" + i));
+                Switch.Ip("link", "add", "p" + i, "type", "veth", "peer", "name", "eth0", "netns", node.Name);
+                Switch.Ip("link", "set", "p" + i, "master", "br0", "up");
+                node.Ip("addr", "add", $"192.0.2.{10 + i}/24", "dev", "eth0");
+                node.Ip("link", "set", "eth0", "up");
+                node.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1").EnsureSuccess("sysctl ip_forward");
+                Nodes.Add(node);
+                Agents.Add(null);
+            }
+            for (int i = 0; i < nodes; i++)
+            {
+                StartAgent(i);
+            }
+            for (int i = 0; i < nodes; i++)
+            {
+                Pods.Add(WirePod(i, WaitSubnetEnv(i)));
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public string Dir { get; }
+    public string StoreDir => Path.Combine(Dir, "store");
+    public string[] ExtraArgs { get; }
+    public TestNetns Switch { get; }
+    public List<TestNetns> Nodes { get; } = [];
+    public List<TestNetns> Pods { get; } = [];
+    public List<Process?> Agents { get; } = [];
+
+    /// <summary>The twill binary: TWILL_BIN, else the repository's out/bin/twill (make build).</summary>
+    public static string Binary
+    {
+        get
+        {
+            string? env = Environment.GetEnvironmentVariable("TWILL_BIN");
+            if (!string.IsNullOrEmpty(env))
+            {
+                return env;
+            }
+            string dir = AppContext.BaseDirectory;
+            while (!File.Exists(Path.Combine(dir, "Twill.slnx")))
+            {
+                dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("repository root not found; set TWILL_BIN");
+            }
+            return Path.Combine(dir, "out", "bin", "twill");
+        }
+    }
+
+    public string NodeDir(int i) => Path.Combine(Dir, "node" + (i + 1));
+
+    public string SubnetFile(int i) => Path.Combine(NodeDir(i), "subnet.env");
+
+    public string LogFile(int i) => Path.Combine(NodeDir(i), "agent.log");
+
+    public void StartAgent(int i)
+    {
+        Directory.CreateDirectory(NodeDir(i));
+        ProcessStartInfo psi = new("nsenter")
+        {
+            UseShellExecute = false,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        foreach (string a in (string[])["--net=" + Nodes[i].Path, Binary, "agent", "--iface", "eth0", "--store", "file", "--store-dir", StoreDir,
+            "--net-config-path", Path.Combine(Dir, "net-conf.json"), "--subnet-file", SubnetFile(i), "--state-dir", NodeDir(i),
+            "--resync-period", "1s", "--log-level", "debug", .. ExtraArgs])
+        {
+            psi.ArgumentList.Add(a);
+        }
+        Process p = Process.Start(psi) ?? throw new InvalidOperationException("nsenter did not start");
+        StreamWriter log = new(LogFile(i), append: true) { AutoFlush = true };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        p.BeginErrorReadLine();
+        p.BeginOutputReadLine();
+        Agents[i] = p;
+    }
+
+    /// <summary>SIGTERM, then wait for the agent to exit; returns its exit code.</summary>
+    public int StopAgent(int i)
+    {
+        Process p = Agents[i] ?? throw new InvalidOperationException($"agent {i} not running");
+        Tool.Run("kill", "-TERM", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (!p.WaitForExit(10_000))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+        }
+        Agents[i] = null;
+        int code = p.ExitCode;
+        p.Dispose();
+        return code;
+    }
+
+    public SubnetEnv WaitSubnetEnv(int i, TimeSpan? timeout = null)
+    {
+        Stopwatch sw = Stopwatch.StartNew();
+        while (sw.Elapsed < (timeout ?? TimeSpan.FromSeconds(20)))
+        {
+            if (File.Exists(SubnetFile(i)))
+            {
+                return SubnetEnv.Read(SubnetFile(i));
+            }
+            if (Agents[i] is { HasExited: true } p)
+            {
+                throw new InvalidOperationException($"agent {i + 1} exited with {p.ExitCode}: {Log(i)}");
+            }
+            Thread.Sleep(50);
+        }
+        throw new TimeoutException($"agent {i + 1} wrote no subnet.env: {Log(i)}");
+    }
+
+    public string Log(int i) => File.Exists(LogFile(i)) ? File.ReadAllText(LogFile(i)) : "(no log)";
+
+    private TestNetns WirePod(int i, SubnetEnv env)
+    {
+        TestNetns node = Nodes[i];
+        Twill.Core.InterfaceAddress gw = env.Subnet!.Value;
+        node.Ip("link", "add", "cni0", "mtu", env.Mtu!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), "type", "bridge");
+        node.Ip("addr", "add", gw.ToString(), "dev", "cni0");
+        node.Ip("link", "set", "cni0", "up");
+        TestNetns pod = Own(new TestNetns("pod" + (i + 1)));
+        node.Ip("link", "add", "vp", "mtu", env.Mtu!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), "type", "veth", "peer", "name", "eth0", "netns", pod.Name);
+        node.Ip("link", "set", "vp", "master", "cni0", "up");
+        pod.Ip("addr", "add", $"{PodIp(env)}/{gw.PrefixLength}", "dev", "eth0");
+        pod.Ip("link", "set", "eth0", "up");
+        pod.Ip("route", "add", "default", "via", gw.Address.ToString());
+        return pod;
+    }
+
+    /// <summary>The pod's address: the subnet's .2.</summary>
+    public static string PodIp(SubnetEnv env)
+    {
+        byte[] b = env.Subnet!.Value.Address.GetAddressBytes();
+        b[3] = 2;
+        return new System.Net.IPAddress(b).ToString();
+    }
+
+    public string PodIp(int i) => PodIp(SubnetEnv.Read(SubnetFile(i)));
+
+    /// <summary>Pings from pod <paramref name="from"/> to pod <paramref name="to"/>; true when answered.</summary>
+    public bool Ping(int from, int to, params string[] extra) =>
+        Pods[from].Exec(["ping", "-c", "1", "-W", "2", .. extra, PodIp(to)]).ExitCode == 0;
+
+    /// <summary>Waits until <paramref name="condition"/> holds; false on timeout.</summary>
+    public static bool Eventually(Func<bool> condition, TimeSpan timeout)
+    {
+        Stopwatch sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (condition())
+            {
+                return true;
+            }
+            Thread.Sleep(100);
+        }
+        return condition();
+    }
+
+    public string[] TwillRoutes(int node) => [.. Nodes[node].IpJson("route", "show", "proto", "84").EnumerateArray()
+        .Select(r => r.GetProperty("dst").GetString()!).Order(StringComparer.Ordinal)];
+
+    private T Own<T>(T d) where T : IDisposable
+    {
+        _owned.Add(d);
+        return d;
+    }
+
+    public void Dispose()
+    {
+        for (int i = 0; i < Agents.Count; i++)
+        {
+            if (Agents[i] is Process p)
+            {
+                try
+                {
+                    p.Kill(entireProcessTree: true);
+                    p.WaitForExit(5000);
+                }
+                catch (InvalidOperationException)
+                {
+                }
+                p.Dispose();
+                Agents[i] = null;
+            }
+        }
+        for (int i = _owned.Count - 1; i >= 0; i--)
+        {
+            _owned[i].Dispose();
+        }
+        try
+        {
+            Directory.Delete(Dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

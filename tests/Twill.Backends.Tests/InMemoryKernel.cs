@@ -1,0 +1,90 @@
+using System.Net.NetworkInformation;
+
+namespace Twill.Backends.Tests;
+
+/// <summary>
+/// A kernel in memory with the semantics the reconciler relies on: deleting a device drops every
+/// object on it; a device's dstport cannot change; replace overwrites by key.
+/// </summary>
+internal sealed class InMemoryKernel : IKernelPort
+{
+    private int _nextIndex = 10;
+
+    public Dictionary<string, ObservedDevice> Devices { get; } = [];
+    public HashSet<PlannedAddress> Addresses { get; } = [];
+    public Dictionary<System.Net.IPNetwork, PlannedRoute> Routes { get; } = [];
+    public Dictionary<(string, System.Net.IPAddress), PlannedNeighbour> Neighbours { get; } = [];
+    public HashSet<PlannedFdb> Fdb { get; } = [];
+
+    /// <summary>A change that should fail, to check per-object errors.</summary>
+    public Func<KernelChange, string?> Fail { get; set; } = _ => null;
+
+    public int ApplyCalls { get; private set; }
+
+    public KernelState Read(string? deviceName) => new()
+    {
+        Devices = Devices.Values.ToList(),
+        Addresses = Addresses.Where(a => a.Device == deviceName).ToList(),
+        Routes = Routes.Values.ToList(),
+        Neighbours = Neighbours.Values.Where(n => n.Device == deviceName).ToList(),
+        Fdb = Fdb.Where(f => f.Device == deviceName).ToList(),
+    };
+
+    public void CreateDevice(PlannedDevice device)
+    {
+        if (Devices.ContainsKey(device.Name))
+        {
+            throw new InvalidOperationException("exists");
+        }
+        Devices[device.Name] = new ObservedDevice
+        {
+            Name = device.Name, Index = _nextIndex++, Vni = device.Vni, Local = device.Local, UnderlayIndex = device.UnderlayIndex,
+            Port = device.Port, Gbp = device.Gbp, Mtu = device.Mtu, IsUp = true,
+            Mac = device.Mac ?? PhysicalAddress.Parse("02:42:00:00:00:" + _nextIndex.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)),
+        };
+    }
+
+    public void DeleteDevice(string name)
+    {
+        Devices.Remove(name);
+        Addresses.RemoveWhere(a => a.Device == name);
+        Fdb.RemoveWhere(f => f.Device == name);
+        foreach (var key in Neighbours.Where(kv => kv.Value.Device == name).Select(kv => kv.Key).ToList())
+        {
+            Neighbours.Remove(key);
+        }
+        foreach (var key in Routes.Where(kv => kv.Value.Device == name).Select(kv => kv.Key).ToList())
+        {
+            Routes.Remove(key);
+        }
+    }
+
+    public void UpdateDevice(string name, int mtu, PhysicalAddress? mac) =>
+        Devices[name] = Devices[name] with { Mtu = mtu, Mac = mac ?? Devices[name].Mac, IsUp = true };
+
+    public IReadOnlyList<string?> Apply(IReadOnlyList<KernelChange> changes)
+    {
+        ApplyCalls++;
+        List<string?> results = [];
+        foreach (KernelChange c in changes)
+        {
+            string? error = Fail(c);
+            if (error is null)
+            {
+                switch (c.Target)
+                {
+                    case PlannedAddress a when c.Kind == ChangeKind.AddAddress: Addresses.Add(a); break;
+                    case PlannedAddress a: Addresses.Remove(a); break;
+                    case PlannedRoute r when c.Kind == ChangeKind.PutRoute: Routes[r.Destination] = r; break;
+                    case PlannedRoute r: Routes.Remove(r.Destination); break;
+                    case PlannedNeighbour n when c.Kind == ChangeKind.PutNeighbour: Neighbours[(n.Device, n.Address)] = n; break;
+                    case PlannedNeighbour n: Neighbours.Remove((n.Device, n.Address)); break;
+                    case PlannedFdb f when c.Kind == ChangeKind.PutFdb: Fdb.Add(f); break;
+                    case PlannedFdb f: Fdb.Remove(f); break;
+                }
+            }
+            results.Add(error);
+        }
+        return results;
+    }
+}
