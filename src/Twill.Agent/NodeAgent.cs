@@ -46,7 +46,7 @@ public sealed class NodeAgent
         {
             return RunCleanup();
         }
-        await using ILeaseStore store = CreateStore();
+        await using ILeaseStore store = CreateStore(_options, _log);
         NetworkConfig config = await LoadConfigAsync(store, stop).ConfigureAwait(false);
         using RtnlConnection rtnl = RtnlConnection.Open();
         (Underlay underlay, IPAddress publicIp) = UnderlaySelector.Select(rtnl, _options);
@@ -338,19 +338,23 @@ public sealed class NodeAgent
         return code;
     }
 
-    private ILeaseStore CreateStore() => _options.Store switch
+    /// <summary>The store the options name; an etcd store's watch breaks go to the log, or an outage would pass unseen.</summary>
+    internal static ILeaseStore CreateStore(AgentOptions options, ILogger log) => options.Store switch
     {
         StoreKind.Etcd => new EtcdLeaseStore(new EtcdLeaseStoreOptions
         {
-            Endpoints = _options.EtcdEndpoints,
-            Prefix = _options.EtcdPrefix,
-            CaFile = _options.EtcdCaFile,
-            CertFile = _options.EtcdCertFile,
-            KeyFile = _options.EtcdKeyFile,
-            Username = _options.EtcdUsername,
-            Password = _options.EtcdPassword,
-        }),
-        _ => new FileLeaseStore(_options.StoreDir),
+            Endpoints = options.EtcdEndpoints,
+            Prefix = options.EtcdPrefix,
+            CaFile = options.EtcdCaFile,
+            CertFile = options.EtcdCertFile,
+            KeyFile = options.EtcdKeyFile,
+            Username = options.EtcdUsername,
+            Password = options.EtcdPassword,
+        })
+        {
+            WatchProblem = problem => log.LogWarning("Lease watch: {Problem}", problem),
+        },
+        _ => new FileLeaseStore(options.StoreDir),
     };
 
     private async Task<NetworkConfig> LoadConfigAsync(ILeaseStore store, CancellationToken ct)
@@ -399,6 +403,7 @@ public sealed class NodeAgent
             Vni = v.Vni,
             Port = v.Port,
             Gbp = v.Gbp,
+            Learning = v.Learning,
             Mtu = v.Mtu > 0 ? v.Mtu : null,
             DirectRouting = v.DirectRouting,
         },

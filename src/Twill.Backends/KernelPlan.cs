@@ -6,7 +6,7 @@ namespace Twill.Backends;
 
 /// <summary>
 /// The VXLAN device a plan wants: <c>ip link add flannel.VNI type vxlan id VNI local IP dev UNDERLAY
-/// dstport PORT nolearning [gbp]</c>, with the MTU and a MAC set explicitly.
+/// dstport PORT [no]learning [gbp]</c>, with the MTU and a MAC set explicitly.
 /// </summary>
 public sealed record PlannedDevice
 {
@@ -16,13 +16,16 @@ public sealed record PlannedDevice
     public required int UnderlayIndex { get; init; }
     public required int Port { get; init; }
     public bool Gbp { get; init; }
+
+    /// <summary>Kernel FDB learning (Backend.Learning); off unless net-conf.json asks for it, as in Flannel.</summary>
+    public bool Learning { get; init; }
     public required int Mtu { get; init; }
 
     /// <summary>The stable VtepMAC; null lets the kernel choose (the reconciler then persists what it got).</summary>
     public PhysicalAddress? Mac { get; init; }
 
     public override string ToString() =>
-        $"{Name} vxlan id {Vni} local {Local} dev {UnderlayIndex} dstport {Port}{(Gbp ? " gbp" : "")} mtu {Mtu}";
+        $"{Name} vxlan id {Vni} local {Local} dev {UnderlayIndex} dstport {Port}{(Learning ? " learning" : " nolearning")}{(Gbp ? " gbp" : "")} mtu {Mtu}";
 }
 
 /// <summary>An address on one of our devices (<c>ip addr add ADDRESS/LEN dev DEVICE</c>).</summary>

@@ -94,9 +94,9 @@ public static class PlanDiffer
         {
             immutable.Add($"gbp {have.Gbp} -> {want.Gbp}");
         }
-        if (have.Learning)
+        if (have.Learning != want.Learning)
         {
-            immutable.Add("learning on -> off");
+            immutable.Add($"learning {OnOff(have.Learning)} -> {OnOff(want.Learning)}");
         }
         if (immutable.Count > 0)
         {
@@ -117,6 +117,8 @@ public static class PlanDiffer
         }
         return mutable.Count > 0 ? (DeviceAction.Update, string.Join(", ", mutable)) : (DeviceAction.None, null);
     }
+
+    private static string OnOff(bool on) => on ? "on" : "off";
 
     private static string Change(string what, int from, int to) =>
         $"{what} {from.ToString(CultureInfo.InvariantCulture)} -> {to.ToString(CultureInfo.InvariantCulture)}";

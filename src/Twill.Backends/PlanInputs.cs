@@ -42,6 +42,9 @@ public sealed record BackendSettings
     /// <summary>Backend.GBP: VXLAN Group Based Policy extension.</summary>
     public bool Gbp { get; init; }
 
+    /// <summary>Backend.Learning: kernel FDB learning on the device; Flannel's default is off (FDB entries are programmed).</summary>
+    public bool Learning { get; init; }
+
     /// <summary>Backend.MTU: the overlay MTU; null derives it from the underlay (underlay − 50).</summary>
     public int? Mtu { get; init; }
 

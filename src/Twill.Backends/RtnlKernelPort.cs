@@ -101,7 +101,7 @@ public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
             Local = device.Local,
             UnderlayIndex = device.UnderlayIndex,
             Port = device.Port,
-            Learning = false,
+            Learning = device.Learning,
             Gbp = device.Gbp,
             Mtu = device.Mtu,
             Mac = device.Mac,

@@ -37,6 +37,7 @@ public static class VxlanBackend
             UnderlayIndex = underlay.Index,
             Port = settings.EffectivePort,
             Gbp = settings.Gbp,
+            Learning = settings.Learning,
             Mtu = settings.Mtu ?? underlay.Mtu - BackendSettings.VxlanOverhead,
             Mac = vtepMac,
         };

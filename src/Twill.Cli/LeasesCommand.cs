@@ -247,7 +247,9 @@ internal sealed class LeaseStoreFlags
                 Password = parse.GetValue(EtcdPassword),
             };
             IReadOnlyList<string> errors = options.Validate();
-            return errors.Count > 0 ? throw new ArgumentException(string.Join("; ", errors)) : new EtcdLeaseStore(options);
+            return errors.Count > 0
+                ? throw new ArgumentException(string.Join("; ", errors))
+                : new EtcdLeaseStore(options) { WatchProblem = problem => Console.Error.WriteLine("twill leases: warning: watch: " + problem) };
         }
         string directory = parse.GetValue(StoreDir)!;
         if (string.IsNullOrWhiteSpace(directory))

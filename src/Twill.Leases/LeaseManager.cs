@@ -121,7 +121,8 @@ public sealed class LeaseManager
         {
             if (IsCompatible(mine.Subnets))
             {
-                _logger.LogInformation("Found lease {Subnets} for this node's address {PublicIP}, reusing it", mine.Subnets, attrs.PublicIP);
+                _logger.LogInformation("Found lease {Subnets} for this node's address {PublicIP}, reusing it", mine.Subnets,
+                    attrs.HasPublicIP ? attrs.PublicIP : attrs.PublicIPv6);
                 try
                 {
                     LeaseRecord renewed = await _store.UpdateAsync(mine.Key, value, _options.Ttl, mine.Revision, ct).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Twill.Core;
 using Twill.Leases.Store;
@@ -28,8 +29,8 @@ public sealed record PeerEvent(PeerEventKind Kind, Lease? Lease, IReadOnlyList<L
 /// <summary>
 /// The valid peer leases, kept from store records and changes (pure, no I/O). A record is skipped,
 /// with one warning naming its key, when it could hijack this node's traffic or cannot be used:
-/// unparseable key, value or backend data; a subnet outside the network; a subnet overlapping ours
-/// or an earlier peer's; a public IP that is ours; a backend type other than the network's.
+/// unparseable key, value or backend data; a subnet outside the network or not SubnetLen (IPv6SubnetLen)
+/// long; a subnet overlapping ours or an earlier peer's; a public IP that is ours; a backend type other than the network's.
 /// Skipped records are re-examined when the set changes (an overlap may go away).
 /// </summary>
 public sealed class PeerSet(NetworkConfig config, Action<string>? warn = null)
@@ -207,6 +208,16 @@ public sealed class PeerSet(NetworkConfig config, Action<string>? warn = null)
         if (_index.FindOverlap(s, record.Key) is string other)
         {
             return Skip(record, $"lease {record.Key} skipped: it overlaps peer lease {other}");
+        }
+        // Checked after the overlaps so a lease that covers ours is reported as such; a wrong-sized
+        // subnet inside the network would otherwise be routed as if it were any other node's.
+        if (s.IPv4 is IPNetwork len4 && config.SubnetLen > 0 && len4.PrefixLength != config.SubnetLen)
+        {
+            return Skip(record, $"lease {record.Key} skipped: subnet {len4} is /{len4.PrefixLength.ToString(CultureInfo.InvariantCulture)}, not SubnetLen /{config.SubnetLen.ToString(CultureInfo.InvariantCulture)}");
+        }
+        if (s.IPv6 is IPNetwork len6 && config.IPv6SubnetLen > 0 && len6.PrefixLength != config.IPv6SubnetLen)
+        {
+            return Skip(record, $"lease {record.Key} skipped: subnet {len6} is /{len6.PrefixLength.ToString(CultureInfo.InvariantCulture)}, not IPv6SubnetLen /{config.IPv6SubnetLen.ToString(CultureInfo.InvariantCulture)}");
         }
         if (lease.Attrs.BackendType != config.Backend.Type)
         {

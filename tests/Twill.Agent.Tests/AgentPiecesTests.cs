@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using System.Text;
 using Twill.Backends;
 using Twill.Core;
+using Twill.Leases.Etcd;
+using Twill.Leases.Store;
 
 namespace Twill.Agent.Tests;
 
@@ -14,6 +16,32 @@ public class AgentPiecesTests
         BackendSettings s = NodeAgent.ToSettings(new VxlanBackendConfig { Vni = 4096, Port = 4789, Mtu = 1400, Gbp = true, DirectRouting = true });
 
         Assert.Equal(new BackendSettings { Kind = BackendKind.Vxlan, Vni = 4096, Port = 4789, Mtu = 1400, Gbp = true, DirectRouting = true }, s);
+    }
+
+    [Fact]
+    public void ToSettings_LearningTrue_Carried()
+    {
+        BackendSettings on = NodeAgent.ToSettings(new VxlanBackendConfig { Learning = true });
+        BackendSettings off = NodeAgent.ToSettings(new VxlanBackendConfig());
+
+        Assert.True(on.Learning);
+        Assert.False(off.Learning);
+    }
+
+    [Fact]
+    public async Task CreateStore_Etcd_WatchProblemLoggedAsWarning()
+    {
+        StringWriter output = new();
+        AgentOptions options = new() { Store = StoreKind.Etcd, EtcdEndpoints = ["http://192.0.2.1:2379"] };
+
+        await using ILeaseStore store = NodeAgent.CreateStore(options, new AgentLogger(LogLevelName.Info, output));
+        EtcdLeaseStore etcd = Assert.IsType<EtcdLeaseStore>(store);
+        Assert.NotNull(etcd.WatchProblem);
+        etcd.WatchProblem("etcd http://192.0.2.1:2379: watch of /coreos.com/network/subnets/: unavailable; resuming from revision 7");
+
+        string line = output.ToString();
+        Assert.Contains(" warning ", line, StringComparison.Ordinal);
+        Assert.Contains("resuming from revision 7", line, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ internal sealed class InMemoryKernel : IKernelPort
         Devices[device.Name] = new ObservedDevice
         {
             Name = device.Name, Index = _nextIndex++, Vni = device.Vni, Local = device.Local, UnderlayIndex = device.UnderlayIndex,
-            Port = device.Port, Gbp = device.Gbp, Mtu = device.Mtu, IsUp = true,
+            Port = device.Port, Gbp = device.Gbp, Learning = device.Learning, Mtu = device.Mtu, IsUp = true,
             Mac = device.Mac ?? PhysicalAddress.Parse("02:42:00:00:00:" + _nextIndex.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)),
         };
     }

@@ -44,6 +44,28 @@ public class PlanDifferTests
     }
 
     [Fact]
+    public void Diff_LearningWantedButOff_RecreateNamingLearning()
+    {
+        KernelPlan learning = VxlanBackend.Plan(Leases.Vxlan with { Learning = true }, Leases.Own,
+            [Leases.Lease(2, "192.0.2.12", "0a:00:00:00:00:02")], Leases.Eth0, Leases.Mac("0a:00:00:00:00:01"));
+
+        PlanDiff diff = PlanDiffer.Diff(learning, new KernelState { Devices = [Device] });
+
+        Assert.Equal(DeviceAction.Recreate, diff.DeviceAction);
+        Assert.Contains("learning off -> on", diff.DeviceReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Diff_LearningWantedAndOn_NoDeviceAction()
+    {
+        KernelPlan learning = VxlanBackend.Plan(Leases.Vxlan with { Learning = true }, Leases.Own, [], Leases.Eth0, Leases.Mac("0a:00:00:00:00:01"));
+
+        PlanDiff diff = PlanDiffer.Diff(learning, new KernelState { Devices = [Device with { Learning = true }], Addresses = learning.Addresses });
+
+        Assert.Equal(DeviceAction.None, diff.DeviceAction);
+    }
+
+    [Fact]
     public void Diff_DownOrOtherMac_Update()
     {
         PlanDiff down = PlanDiffer.Diff(Plan, new KernelState { Devices = [Device with { IsUp = false }] });

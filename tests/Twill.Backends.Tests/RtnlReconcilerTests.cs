@@ -78,6 +78,22 @@ public sealed class RtnlReconcilerTests : IDisposable
     private JsonElement Device() => _ns!.IpJson("-d", "link", "show", "flannel.4096")[0];
 
     [RootFact]
+    public void Reconcile_LearningOn_DeviceLearnsAndSwitchingBackRecreates()
+    {
+        Reconciler reconciler = new(new RtnlKernelPort(_rtnl!));
+
+        ReconcileResult on = reconciler.Reconcile(Plan(Leases.Vxlan with { Learning = true }, Peer2));
+        bool learningOn = Device().GetProperty("linkinfo").GetProperty("info_data").GetProperty("learning").GetBoolean();
+        ReconcileResult off = reconciler.Reconcile(Plan(null, Peer2));
+
+        Assert.True(on.Converged, string.Join("; ", on.Errors));
+        Assert.True(learningOn);
+        Assert.True(off.Converged, string.Join("; ", off.Errors));
+        Assert.Equal(DeviceAction.Recreate, off.DeviceAction);
+        Assert.False(Device().GetProperty("linkinfo").GetProperty("info_data").GetProperty("learning").GetBoolean());
+    }
+
+    [RootFact]
     public void Reconcile_FreshNamespace_ProgramsDeviceAndPeers()
     {
         ReconcileResult result = new Reconciler(new RtnlKernelPort(_rtnl!)).Reconcile(Plan(null, Peer2, Peer3));

@@ -53,6 +53,16 @@ public class VxlanBackendTests
     }
 
     [Fact]
+    public void Plan_Learning_CarriedOnlyWhenAsked()
+    {
+        KernelPlan on = VxlanBackend.Plan(Leases.Vxlan with { Learning = true }, Leases.Own, [], Leases.Eth0);
+        KernelPlan off = VxlanBackend.Plan(Leases.Vxlan, Leases.Own, [], Leases.Eth0);
+
+        Assert.True(on.Device!.Learning);
+        Assert.False(off.Device!.Learning);
+    }
+
+    [Fact]
     public void Plan_OwnLeaseAmongPeers_Skipped()
     {
         KernelPlan plan = VxlanBackend.Plan(Leases.Vxlan, Leases.Own, [Leases.Own], Leases.Eth0);

@@ -45,6 +45,37 @@ public class LeaseManagerTests
     }
 
     [Fact]
+    public async Task AcquireAsync_IPv6OnlyLeaseReused_LogNamesPublicIPv6()
+    {
+        NetworkConfig v6only = NetworkConfig.Parse(
+            """{"EnableIPv4":false,"EnableIPv6":true,"IPv6Network":"fd00:10:244::/56","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}""", out _);
+        LeaseAttrs attrs = LeaseAttrs.ForVxlan(null, null, IPAddress.Parse("2001:db8::14"), new VxlanLeaseData(4096, PhysicalAddress.Parse("2e:51:0a:33:7c:02")));
+        InMemoryLeaseStore store = new();
+        store.Put("0.0.0.0-0&fd00:10:244:2::-64", attrs.ToJson());
+        LinesLogger log = new();
+
+        Lease lease = await new LeaseManager(store, v6only, new LeaseManagerOptions { Random = new Random(7) }, log).AcquireAsync(attrs, CancellationToken.None);
+
+        Assert.Equal("0.0.0.0-0&fd00:10:244:2::-64", lease.Key);
+        string line = Assert.Single(log.Lines, l => l.Contains("reusing it", StringComparison.Ordinal));
+        Assert.Contains("2001:db8::14", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("0.0.0.0", line, StringComparison.Ordinal);
+    }
+
+    /// <summary>Keeps every formatted log line.</summary>
+    private sealed class LinesLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<string> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Add(formatter(state, exception));
+    }
+
+    [Fact]
     public async Task AcquireAsync_LeaseWithOurIPButIncompatible_IsDeletedAndReplaced()
     {
         InMemoryLeaseStore store = new();

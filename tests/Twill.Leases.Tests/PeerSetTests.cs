@@ -56,6 +56,8 @@ public class PeerSetTests
     [InlineData("10.244.2.0-24", "garbage", "lease 10.244.2.0-24: lease value is not valid JSON")]
     [InlineData("10.244.2.5-24", null, "lease key '10.244.2.5-24' has host bits set")]
     [InlineData("10.244.2.0-24&fd00::-64", null, "subnet fd00::/64 is outside IPv6Network (IPv6 disabled)")]
+    [InlineData("10.244.2.0-25", null, "lease 10.244.2.0-25 skipped: subnet 10.244.2.0/25 is /25, not SubnetLen /24")]
+    [InlineData("10.244.2.0-23", null, "lease 10.244.2.0-23 skipped: subnet 10.244.2.0/23 is /23, not SubnetLen /24")]
     public void Reset_HostileOrBrokenLease_IsSkippedWithWarningNamingKey(string key, string? value, string expected)
     {
         (PeerSet set, List<string> warnings) = NewSet();
@@ -63,6 +65,23 @@ public class PeerSetTests
         PeerEvent e = set.Reset([Record(key, value ?? VxlanValue("192.0.2.9")), Record("10.244.7.0-24", VxlanValue("192.0.2.7"))]);
 
         Assert.Equal(["10.244.7.0-24"], e.Peers.Select(p => p.Key));
+        string warning = Assert.Single(warnings);
+        Assert.Contains(expected, warning, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("10.244.2.0-24&fd00:10:244:2::-80", "lease 10.244.2.0-24&fd00:10:244:2::-80 skipped: subnet fd00:10:244:2::/80 is /80, not IPv6SubnetLen /64")]
+    [InlineData("10.244.2.0-24&fd00:10:244:2::-63", "subnet fd00:10:244:2::/63 is /63, not IPv6SubnetLen /64")]
+    public void Reset_DualStackPeerWithOtherIPv6SubnetLen_IsSkippedWithWarningNamingKey(string key, string expected)
+    {
+        NetworkConfig dual = NetworkConfig.Parse(
+            """{"EnableIPv6":true,"Network":"10.244.0.0/16","IPv6Network":"fd00:10:244::/56","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}""", out _);
+        List<string> warnings = [];
+        PeerSet set = new(dual, warnings.Add) { Own = Own() };
+
+        PeerEvent e = set.Reset([Record(key, VxlanValue("192.0.2.9")), Record("10.244.7.0-24&fd00:10:244:7::-64", VxlanValue("192.0.2.7"))]);
+
+        Assert.Equal(["10.244.7.0-24&fd00:10:244:7::-64"], e.Peers.Select(p => p.Key));
         string warning = Assert.Single(warnings);
         Assert.Contains(expected, warning, StringComparison.Ordinal);
     }
@@ -103,7 +122,7 @@ public class PeerSetTests
     }
 
     [Fact]
-    public void Apply_OverlappingPeer_SkippedUntilTheFirstLeaves()
+    public void Apply_OverlappingPeerOfOtherLength_SkippedEvenAfterTheFirstLeaves()
     {
         (PeerSet set, List<string> warnings) = NewSet();
         set.Reset([Record("10.244.4.0-24", VxlanValue("192.0.2.4"))]);
@@ -113,8 +132,26 @@ public class PeerSetTests
 
         Assert.Empty(overlap);
         Assert.Contains("lease 10.244.4.0-23 skipped: it overlaps peer lease 10.244.4.0-24", Assert.Single(warnings), StringComparison.Ordinal);
+        Assert.Equal([PeerEventKind.Removed], leave.Select(e => e.Kind));
+        Assert.Empty(set.Peers);
+    }
+
+    [Fact]
+    public void Apply_DualStackPeerSharingIPv6Subnet_SkippedUntilTheFirstLeaves()
+    {
+        NetworkConfig dual = NetworkConfig.Parse(
+            """{"EnableIPv6":true,"Network":"10.244.0.0/16","IPv6Network":"fd00:10:244::/56","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}""", out _);
+        List<string> warnings = [];
+        PeerSet set = new(dual, warnings.Add) { Own = Own() };
+        set.Reset([Record("10.244.4.0-24&fd00:10:244:4::-64", VxlanValue("192.0.2.4"))]);
+
+        IReadOnlyList<PeerEvent> overlap = set.Apply(Put("10.244.5.0-24&fd00:10:244:4::-64", VxlanValue("192.0.2.5")));
+        IReadOnlyList<PeerEvent> leave = set.Apply(new LeaseChange(LeaseChangeKind.Delete, "10.244.4.0-24&fd00:10:244:4::-64", null, null, 1000));
+
+        Assert.Empty(overlap);
+        Assert.Contains("it overlaps peer lease 10.244.4.0-24&fd00:10:244:4::-64", Assert.Single(warnings), StringComparison.Ordinal);
         Assert.Equal([PeerEventKind.Removed, PeerEventKind.Added], leave.Select(e => e.Kind));
-        Assert.Equal("10.244.4.0-23", leave[1].Lease!.Key);
+        Assert.Equal("10.244.5.0-24&fd00:10:244:4::-64", leave[1].Lease!.Key);
     }
 
     [Fact]
