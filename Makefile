@@ -50,8 +50,13 @@ test-unit:
 test-root: deps build
 	@bash build/run-tests.sh --filter "Category=Root"
 
+# Up, check, and down even when check fails, keeping check's exit status. KEEP=1 leaves the lab up.
 lab: build
-	@echo "make lab: not yet — the lab lands with issue 6 (twill lab up/check/down)."
+	@rc=0; $(OUT)/bin/twill lab up || rc=$$?; \
+	if [ $$rc -eq 0 ]; then $(OUT)/bin/twill lab check || rc=$$?; fi; \
+	if [ -n "$(KEEP)" ]; then echo "make lab: KEEP=1, the lab stays up (twill lab status | exec | down)"; \
+	else $(OUT)/bin/twill lab down || true; fi; \
+	exit $$rc
 
 bench: build
 	@set -e; for b in bench/*; do \

@@ -11,6 +11,7 @@ packages=(
   iputils-ping iperf3         # connectivity and throughput checks across namespaces
   jq                          # reference CNI benchmark plumbing
   clang zlib1g-dev            # Native AOT linker toolchain
+  podman runc busybox-static  # a real CNI runtime drives the plugins (conformance Podman test)
 )
 
 missing=()

@@ -11,7 +11,7 @@ internal static class Program
 
         root.Subcommands.Add(AgentCommand.Create());
         root.Subcommands.Add(LeasesCommand.Create());
-        root.Subcommands.Add(Planned("lab", "Run a whole multi-node cluster on this machine in network namespaces (up, check, status, exec, down).", 6));
+        root.Subcommands.Add(LabCommand.Create());
         root.Subcommands.Add(Planned("doctor", "Check this node for what the pod network needs (kernel modules, sysctls, subnet.env, leases).", null));
         root.Subcommands.Add(Planned("manifest", "Print Kubernetes manifests to install Twill (DaemonSet, RBAC, ConfigMap with net-conf.json).", null));
 

@@ -11,6 +11,9 @@ public sealed record IfAddress(int Index, IPAddress Address, int PrefixLength)
     /// <summary>IFA_F_* flags (permanent, nodad, tentative...).</summary>
     public AddressFlags Flags { get; init; }
 
+    /// <summary>IFA_BROADCAST (IPv4 only), the `brd` of `ip addr`; null for none.</summary>
+    public IPAddress? Broadcast { get; init; }
+
     /// <summary>IFA_LABEL (IPv4 only), usually the interface name.</summary>
     public string? Label { get; init; }
 

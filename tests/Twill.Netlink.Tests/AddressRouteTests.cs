@@ -38,6 +38,19 @@ public sealed class AddressRouteTests
     }
 
     [RootFact]
+    public void AddAddress_WithBroadcast_IpShowsBrdAndDumpReadsIt()
+    {
+        using Scene s = new("addrb");
+        Link l = UpVeth(s, "e0");
+
+        s.Rtnl.AddAddress(l.Index, IPAddress.Parse("10.244.1.7"), 24, broadcast: IPAddress.Parse("10.244.1.255"));
+
+        JsonElement a = Assert.Single(s.Ns.IpJson("-4", "addr", "show", "dev", "e0")[0].GetProperty("addr_info").EnumerateArray());
+        Assert.Equal("10.244.1.255", a.GetProperty("broadcast").GetString());
+        Assert.Equal(IPAddress.Parse("10.244.1.255"), Assert.Single(s.Rtnl.DumpAddresses(AddressFamily.InterNetwork, l.Index)).Broadcast);
+    }
+
+    [RootFact]
     public void AddAddress_RecordWithLinkScope_IpShowsScopeLink()
     {
         using Scene s = new("addrs");

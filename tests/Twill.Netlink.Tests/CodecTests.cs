@@ -95,6 +95,45 @@ public sealed class CodecTests
     }
 
     [Fact]
+    public void AddressWrite_Ipv4WithBroadcast_AddsIfaBroadcastAndDecodesBack()
+    {
+        byte[] expected = Convert.FromHexString(
+            "30000000" + "1400" + "0506" + "01000000" + "00000000" + // nlmsghdr: len 48, RTM_NEWADDR, REQUEST|ACK|EXCL|CREATE, seq 1
+            "02180000" + "03000000" +                                // ifaddrmsg: inet /24, no flags, universe, index 3
+            "080002000af40101" +                                     // IFA_LOCAL 10.244.1.1
+            "080001000af40101" +                                     // IFA_ADDRESS 10.244.1.1
+            "080004000af401ff");                                     // IFA_BROADCAST 10.244.1.255
+        byte[] buffer = new byte[256];
+        NetlinkWriter w = new(buffer);
+
+        AddressCodec.Write(ref w, Rtm.NewAddr, 0x0605, 1, 3, IPAddress.Parse("10.244.1.1"), 24, AddressFlags.None,
+            broadcast: IPAddress.Parse("10.244.1.255"));
+
+        Assert.Equal(Convert.ToHexString(expected), Convert.ToHexString(w.Written));
+        IfAddress decoded = AddressCodec.Decode(w.Written)!;
+        Assert.Equal(IPAddress.Parse("10.244.1.255"), decoded.Broadcast);
+        Assert.Equal(IPAddress.Parse("10.244.1.1"), decoded.Address);
+    }
+
+    [Fact]
+    public void AddressWrite_Ipv6WithBroadcast_Throws()
+    {
+        byte[] buffer = new byte[256];
+        NetlinkWriter w = new(buffer);
+
+        try
+        {
+            AddressCodec.Write(ref w, Rtm.NewAddr, 0x0605, 1, 3, IPAddress.Parse("2001:db8::1"), 64, AddressFlags.None,
+                broadcast: IPAddress.Parse("10.244.1.255"));
+            Assert.Fail("an IPv6 address with a broadcast was encoded");
+        }
+        catch (ArgumentException e)
+        {
+            Assert.Equal("broadcast", e.ParamName);
+        }
+    }
+
+    [Fact]
     public void NeighbourDecode_CapturedPermanent_ReadsEveryField()
     {
         Neighbour n = NeighbourCodec.Decode(Fixtures.PermanentNeighbour)!;

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace Twill.Netlink.Protocol;
 
-/// <summary>RTM_*ADDR: struct ifaddrmsg then IFA_LOCAL / IFA_ADDRESS / IFA_FLAGS / IFA_LABEL.</summary>
+/// <summary>RTM_*ADDR: struct ifaddrmsg then IFA_LOCAL / IFA_ADDRESS / IFA_BROADCAST / IFA_FLAGS / IFA_LABEL.</summary>
 internal static class AddressCodec
 {
     public static byte Family(AddressFamily family) => family switch
@@ -15,7 +15,7 @@ internal static class AddressCodec
     };
 
     public static void Write(ref NetlinkWriter w, ushort type, ushort flags, uint seq, int index, IPAddress address, int prefixLength, AddressFlags addressFlags,
-        RouteScope scope = RouteScope.Universe)
+        RouteScope scope = RouteScope.Universe, IPAddress? broadcast = null)
     {
         int max = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
         if (prefixLength < 0 || prefixLength > max)
@@ -33,6 +33,14 @@ internal static class AddressCodec
         });
         w.WriteAddress(Ifa.Local, address);
         w.WriteAddress(Ifa.Address, address);
+        if (broadcast is not null)
+        {
+            if (broadcast.AddressFamily != AddressFamily.InterNetwork || address.AddressFamily != AddressFamily.InterNetwork)
+            {
+                throw new ArgumentException($"broadcast {broadcast} for {address}: only IPv4 addresses have a broadcast", nameof(broadcast));
+            }
+            w.WriteAddress(Ifa.Broadcast, broadcast);
+        }
         if (addressFlags != AddressFlags.None && type == Rtm.NewAddr)
         {
             w.WriteU32(Ifa.Flags, (uint)addressFlags);
@@ -54,7 +62,7 @@ internal static class AddressCodec
         {
             return null;
         }
-        IPAddress? local = null, address = null;
+        IPAddress? local = null, address = null, broadcast = null;
         uint flags = ifa.Flags;
         string? label = null;
         AttributeReader attrs = AttributeReader.After<IfAddrMsg>(message);
@@ -64,6 +72,7 @@ internal static class AddressCodec
             {
                 case Ifa.Local: local = Attr.Address(value); break;
                 case Ifa.Address: address = Attr.Address(value); break;
+                case Ifa.Broadcast: broadcast = Attr.Address(value); break;
                 case Ifa.Flags: flags = Attr.U32(value); break;
                 case Ifa.Label: label = Attr.String(value); break;
                 default: break;
@@ -78,6 +87,7 @@ internal static class AddressCodec
                 Scope = (RouteScope)ifa.Scope,
                 Flags = (AddressFlags)flags,
                 Label = label,
+                Broadcast = broadcast,
             };
     }
 }

@@ -1,0 +1,464 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using Twill.Cni.Kernel;
+using Twill.Cni.Protocol;
+using Twill.Core;
+using IFirewallRunner = Twill.Firewall.IFirewallRunner;
+using ProcessFirewallRunner = Twill.Firewall.ProcessFirewallRunner;
+using InterfaceAddress = Twill.Core.InterfaceAddress;
+using Twill.Firewall.Masquerade;
+using Twill.Netlink;
+using FwAddress = Twill.Firewall.InterfaceAddress;
+
+namespace Twill.Cni.Plugins.Bridge;
+
+/// <summary>
+/// bridge: a Linux bridge on the node, a veth pair per pod (the pod end created directly in the
+/// pod's namespace), addresses from the IPAM plugin, the gateway address on the bridge, routes in
+/// the pod and masquerading, with the reference 1.1.1 plugin's kernel effects and result shape.
+/// </summary>
+public sealed class BridgePlugin : ICniPlugin
+{
+    public string Type => "bridge";
+
+    /// <summary>Runs iptables-restore for ipMasq; tests may replace it.</summary>
+    public static Func<IFirewallRunner> FirewallRunner { get; set; } = () => new ProcessFirewallRunner();
+
+    public CniResult Add(CniInvocation call)
+    {
+        BridgeConfig conf = BridgeConfig.Load(call);
+        using NetNs hostNs = NetNs.OpenCurrent();
+        using RtnlConnection host = RtnlConnection.Open();
+        Link br = EnsureBridge(host, conf);
+        using NetNs pod = PodNetns.Open(call.Netns);
+        using RtnlConnection podRtnl = RtnlConnection.Open(pod);
+        (Link hostVeth, Link cont) = SetupVeth(host, podRtnl, hostNs, br, call.IfName, conf);
+
+        CniResult result = new()
+        {
+            Interfaces =
+            [
+                new CniInterface(br.Name, Mac(br.Mac)),
+                new CniInterface(hostVeth.Name, Mac(hostVeth.Mac)),
+                new CniInterface(call.IfName, Mac(cont.Mac), call.Netns),
+            ],
+        };
+        if (conf.IpamType.Length > 0)
+        {
+            CniResult ipam = Delegation.Add(conf.IpamType, call.StdinData, call);
+            bool success = false;
+            try
+            {
+                result.Routes.AddRange(ipam.Routes);
+                result.Dns = ipam.Dns;
+                if (ipam.Ips.Count == 0)
+                {
+                    throw new CniException(CniErrorCode.Internal, $"IPAM plugin returned missing IP config (ipam type \"{conf.IpamType}\")");
+                }
+                List<InterfaceAddress> gateways = CalcGateways(ipam.Ips, result, conf);
+                ConfigurePod(pod, podRtnl, call.IfName, cont.Index, result, conf.Raw.EnableDad);
+                if (conf.IsGateway)
+                {
+                    foreach (InterfaceAddress gw in gateways)
+                    {
+                        EnsureAddress(host, br, gw, conf.Raw.ForceAddress);
+                    }
+                    if (gateways.Any(g => Cidrs.IsV4(g.Address)))
+                    {
+                        EnsureSysctl("net/ipv4/ip_forward", "1");
+                    }
+                    if (gateways.Any(g => !Cidrs.IsV4(g.Address)))
+                    {
+                        EnsureSysctl("net/ipv6/conf/all/forwarding", "1");
+                    }
+                }
+                if (conf.Raw.IpMasq)
+                {
+                    BridgeMasquerade.Setup([.. result.Ips.Select(i => new FwAddress(i.Address.Address, i.Address.PrefixLength))],
+                        call.Name, call.ContainerId, FirewallRunner());
+                }
+                success = true;
+            }
+            finally
+            {
+                if (!success)
+                {
+                    try
+                    {
+                        Delegation.Del(conf.IpamType, call.StdinData, call);
+                    }
+                    catch (CniException)
+                    {
+                        // the original failure is the one to report
+                    }
+                }
+            }
+        }
+        // The bridge's MAC may change when the first port joins or its address is set: read it last.
+        Link brNow = host.GetLink(br.Index);
+        result.Interfaces[0] = result.Interfaces[0] with { Mac = Mac(brNow.Mac) };
+        if (conf.Dns is not null)
+        {
+            result.Dns = conf.Dns;
+        }
+        return result;
+    }
+
+    public void Del(CniInvocation call)
+    {
+        BridgeConfig conf = BridgeConfig.Load(call);
+        if (conf.IpamType.Length > 0)
+        {
+            Delegation.Del(conf.IpamType, call.StdinData, call);
+        }
+        using (NetNs? pod = PodNetns.TryOpen(call.Netns))
+        {
+            if (pod is not null)
+            {
+                using RtnlConnection podRtnl = RtnlConnection.Open(pod);
+                if (podRtnl.TryGetLink(call.IfName) is { } link)
+                {
+                    try
+                    {
+                        podRtnl.DeleteLink(link.Index);
+                    }
+                    catch (NetlinkException e) when (e.IsNotFound)
+                    {
+                        // deleted concurrently: the goal is reached
+                    }
+                }
+            }
+        }
+        // The chain is named from (network, container id), so it is removed even when the pod's
+        // namespace is already gone (the reference leaks it in that case).
+        if (conf.IpamType.Length > 0 && conf.Raw.IpMasq)
+        {
+            BridgeMasquerade.Teardown(call.Name, call.ContainerId, FirewallRunner());
+        }
+    }
+
+    /// <summary>
+    /// GC (1.1): the bridge holds nothing per attachment that outlives the pod's namespace but the
+    /// IPAM's addresses, so GC is the IPAM's GC (the stdin, valid attachments included, passed on).
+    /// </summary>
+    public void Gc(CniInvocation call)
+    {
+        BridgeConfig conf = BridgeConfig.Load(call);
+        if (conf.IpamType.Length > 0)
+        {
+            Delegation.Gc(conf.IpamType, call.StdinData, call);
+        }
+    }
+
+    public void Check(CniInvocation call)
+    {
+        BridgeConfig conf = BridgeConfig.Load(call);
+        CniResult prev = call.PrevResult ?? throw new CniException(CniErrorCode.InvalidNetworkConfig, "Required prevResult missing");
+        if (conf.IpamType.Length > 0)
+        {
+            Delegation.Check(conf.IpamType, call.StdinData, call);
+        }
+        using RtnlConnection host = RtnlConnection.Open();
+        Link br = host.TryGetLink(conf.BridgeName)
+            ?? throw new CniException(CniErrorCode.Internal, $"failed to find bridge \"{conf.BridgeName}\"");
+        if (br.Kind != "bridge")
+        {
+            throw new CniException(CniErrorCode.Internal, $"\"{conf.BridgeName}\" already exists but is not a bridge");
+        }
+        int contIdx = prev.Interfaces.FindIndex(i => i.Name == call.IfName && !string.IsNullOrEmpty(i.Sandbox));
+        if (contIdx < 0)
+        {
+            throw new CniException(CniErrorCode.Internal, $"prevResult has no interface \"{call.IfName}\" with a sandbox");
+        }
+        using NetNs pod = PodNetns.Open(call.Netns);
+        using RtnlConnection podRtnl = RtnlConnection.Open(pod);
+        Link cont = podRtnl.TryGetLink(call.IfName)
+            ?? throw new CniException(CniErrorCode.Internal, $"failed to find container interface \"{call.IfName}\" in {call.Netns}");
+        string? wantMac = prev.Interfaces[contIdx].Mac;
+        if (!string.IsNullOrEmpty(wantMac) && !string.Equals(wantMac, Mac(cont.Mac), StringComparison.OrdinalIgnoreCase))
+        {
+            throw new CniException(CniErrorCode.Internal, $"interface {call.IfName} Mac {Mac(cont.Mac)} doesn't match: {wantMac}");
+        }
+        foreach (CniInterface hostIf in prev.Interfaces.Where(i => string.IsNullOrEmpty(i.Sandbox) && i.Name != conf.BridgeName))
+        {
+            Link veth = host.TryGetLink(hostIf.Name)
+                ?? throw new CniException(CniErrorCode.Internal, $"failed to find host interface \"{hostIf.Name}\"");
+            if (veth.MasterIndex != br.Index)
+            {
+                throw new CniException(CniErrorCode.Internal, $"interface {hostIf.Name} is not attached to bridge {conf.BridgeName}");
+            }
+        }
+        List<IfAddress> have = [.. podRtnl.DumpAddresses(AddressFamily.Unspecified, cont.Index)];
+        foreach (CniIpConfig ip in prev.Ips.Where(i => i.Interface == contIdx))
+        {
+            if (!have.Any(a => a.Address.Equals(ip.Address.Address) && a.PrefixLength == ip.Address.PrefixLength))
+            {
+                throw new CniException(CniErrorCode.Internal, $"Failed to match addr {ip.Address} on interface {call.IfName}");
+            }
+        }
+    }
+
+    // ---- steps of ADD ----------------------------------------------------------------------
+
+    private static Link EnsureBridge(RtnlConnection host, BridgeConfig conf)
+    {
+        try
+        {
+            host.AddBridge(conf.BridgeName, conf.Raw.Mtu > 0 ? conf.Raw.Mtu : null);
+        }
+        catch (NetlinkException e) when (e.IsExists)
+        {
+            // made by an earlier pod: reuse it
+        }
+        catch (NetlinkException e)
+        {
+            throw new CniException(CniErrorCode.Internal, $"could not add \"{conf.BridgeName}\": {e.Message}");
+        }
+        Link br = host.GetLink(conf.BridgeName);
+        if (br.Kind != "bridge")
+        {
+            throw new CniException(CniErrorCode.Internal, $"\"{conf.BridgeName}\" already exists but is not a bridge");
+        }
+        if (conf.Raw.PromiscMode && !br.IsPromiscuous)
+        {
+            host.SetPromiscuous(br.Index, true);
+        }
+        // The plugin owns this interface's routes: no router advertisements.
+        TrySysctl(null, $"net/ipv6/conf/{conf.BridgeName}/accept_ra", "0");
+        if (!br.IsUp)
+        {
+            host.SetLinkUp(br.Index);
+        }
+        return br;
+    }
+
+    private static (Link Host, Link Container) SetupVeth(RtnlConnection host, RtnlConnection podRtnl, NetNs hostNs, Link br, string ifName, BridgeConfig conf)
+    {
+        if (podRtnl.TryGetLink(ifName) is not null)
+        {
+            throw new CniException(CniErrorCode.Internal, $"container veth name provided ({ifName}) already exists");
+        }
+        Link? cont = null;
+        string hostName = "";
+        for (int attempt = 0; cont is null; attempt++)
+        {
+            hostName = RandomVethName();
+            try
+            {
+                cont = podRtnl.AddVeth(ifName, hostName, hostNs, conf.Raw.Mtu > 0 ? conf.Raw.Mtu : null, conf.Mac);
+            }
+            catch (NetlinkException e) when (e.IsExists && attempt < 10 && podRtnl.TryGetLink(ifName) is null)
+            {
+                // the random host-side name is taken on the node: draw another
+            }
+        }
+        podRtnl.SetLinkUp(cont.Index);
+        Link hostVeth = host.GetLink(hostName);
+        host.SetLinkUp(hostVeth.Index);
+        try
+        {
+            host.SetMaster(hostVeth.Index, br.Index);
+        }
+        catch (NetlinkException e)
+        {
+            throw new CniException(CniErrorCode.Internal, $"failed to connect \"{hostName}\" to bridge {br.Name}: {e.Message}");
+        }
+        try
+        {
+            host.SetHairpin(hostVeth.Index, conf.Raw.HairpinMode);
+        }
+        catch (NetlinkException e)
+        {
+            throw new CniException(CniErrorCode.Internal, $"failed to setup hairpin mode for {hostName}: {e.Message}");
+        }
+        return (host.GetLink(hostVeth.Index), cont);
+    }
+
+    /// <summary>
+    /// The reference's calcGateways: every address goes to the container interface (index 2), a
+    /// missing gateway is the subnet's first address when the bridge is the gateway, and a default
+    /// route per family is appended to the result when isDefaultGateway asks for it.
+    /// </summary>
+    public static List<InterfaceAddress> CalcGateways(List<CniIpConfig> ips, CniResult result, BridgeConfig conf)
+    {
+        List<InterfaceAddress> gateways = [];
+        bool v4Default = false, v6Default = false;
+        foreach (CniIpConfig ip0 in ips)
+        {
+            CniIpConfig ip = ip0 with { Interface = 2 };
+            bool v4 = Cidrs.IsV4(ip.Address.Address);
+            if (ip.Gateway is null && conf.IsGateway)
+            {
+                ip = ip with { Gateway = Cidrs.Add(ip.Address.Network.BaseAddress, 1) };
+            }
+            if (conf.Raw.IsDefaultGateway && !(v4 ? v4Default : v6Default))
+            {
+                InterfaceAddress any = new(v4 ? IPAddress.Any : IPAddress.IPv6Any, 0);
+                bool found = result.Routes.Any(r => r.Gw is not null && r.Dst == any);
+                if (!found)
+                {
+                    result.Routes.Add(new CniRoute(any, ip.Gateway));
+                }
+                if (v4)
+                {
+                    v4Default = true;
+                }
+                else
+                {
+                    v6Default = true;
+                }
+            }
+            if (conf.IsGateway && ip.Gateway is not null)
+            {
+                gateways.Add(new InterfaceAddress(ip.Gateway, ip.Address.PrefixLength));
+            }
+            result.Ips.Add(ip);
+        }
+        return gateways;
+    }
+
+    /// <summary>The reference's ConfigureIface (plus the DAD and arp_notify sysctls bridge sets first).</summary>
+    private static void ConfigurePod(NetNs pod, RtnlConnection podRtnl, string ifName, int index, CniResult result, bool enableDad)
+    {
+        bool anyV6 = result.Ips.Any(i => !Cidrs.IsV4(i.Address.Address));
+        pod.Run(() =>
+        {
+            // The reference sets DAD whatever the address families: a pod given IPv6 later (SLAAC,
+            // another plugin) still starts without DAD unless enabledad asked for it.
+            if (enableDad)
+            {
+                TrySysctl(null, $"net/ipv6/conf/{ifName}/enhanced_dad", "1");
+                TrySysctl(null, $"net/ipv6/conf/{ifName}/accept_dad", "1");
+            }
+            else
+            {
+                TrySysctl(null, $"net/ipv6/conf/{ifName}/accept_dad", "0");
+            }
+            if (anyV6)
+            {
+                foreach (string dev in new[] { "lo", ifName })
+                {
+                    TrySysctl(null, $"net/ipv6/conf/{dev}/disable_ipv6", "0");
+                }
+            }
+            TrySysctl(null, $"net/ipv4/conf/{ifName}/arp_notify", "1");
+        });
+        podRtnl.SetLinkUp(index);
+        IPAddress? v4gw = null, v6gw = null;
+        foreach (CniIpConfig ip in result.Ips)
+        {
+            try
+            {
+                podRtnl.AddAddress(index, ip.Address.Address, ip.Address.PrefixLength, noDad: !enableDad && !Cidrs.IsV4(ip.Address.Address),
+                    broadcast: Cidrs.BroadcastOf(ip.Address.Address, ip.Address.PrefixLength));
+            }
+            catch (NetlinkException e)
+            {
+                throw new CniException(CniErrorCode.Internal, $"failed to add IP addr {ip.Address} to \"{ifName}\": {e.Message}");
+            }
+            if (ip.Gateway is not null)
+            {
+                if (Cidrs.IsV4(ip.Gateway))
+                {
+                    v4gw ??= ip.Gateway;
+                }
+                else
+                {
+                    v6gw ??= ip.Gateway;
+                }
+            }
+        }
+        foreach (CniRoute r in result.Routes)
+        {
+            bool v4 = Cidrs.IsV4(r.Dst.Address);
+            IPAddress? gw = r.Gw ?? (v4 ? v4gw : v6gw);
+            try
+            {
+                podRtnl.AddRoute(new Route(new IPNetwork(r.Dst.Address, r.Dst.PrefixLength))
+                {
+                    Gateway = gw,
+                    OutputIndex = index,
+                    Scope = RouteScope.Universe,
+                });
+            }
+            catch (NetlinkException e)
+            {
+                throw new CniException(CniErrorCode.Internal, $"failed to add route '{r.Dst} via {gw?.ToString() ?? "<nil>"} dev {ifName}': {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>The reference's ensureAddr: one IPv4 address per bridge (forceAddress replaces a different one).</summary>
+    private static void EnsureAddress(RtnlConnection host, Link br, InterfaceAddress gw, bool force)
+    {
+        bool v4 = Cidrs.IsV4(gw.Address);
+        foreach (IfAddress a in host.DumpAddresses(v4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6, br.Index))
+        {
+            if (a.Address.Equals(gw.Address) && a.PrefixLength == gw.PrefixLength)
+            {
+                return;
+            }
+            IPNetwork have = new InterfaceAddress(a.Address, a.PrefixLength).Network;
+            if (v4 || have.Contains(gw.Address) || gw.Network.Contains(a.Address))
+            {
+                if (!force)
+                {
+                    throw new CniException(CniErrorCode.Internal,
+                        $"failed to set bridge addr: \"{br.Name}\" already has an IP address different from {gw} (it has {a.Address}/{a.PrefixLength}; set forceAddress to replace it)");
+                }
+                host.DeleteAddress(br.Index, a.Address, a.PrefixLength);
+            }
+        }
+        try
+        {
+            host.AddAddress(br.Index, gw.Address, gw.PrefixLength, broadcast: Cidrs.BroadcastOf(gw.Address, gw.PrefixLength));
+        }
+        catch (NetlinkException e) when (e.IsExists)
+        {
+            // a parallel ADD set it first
+        }
+        // Pin the bridge's MAC to its own, else it follows the lowest port MAC as pods come and go.
+        if (br.Mac is not null)
+        {
+            host.SetMac(br.Index, br.Mac);
+        }
+    }
+
+    private static void EnsureSysctl(string key, string value)
+    {
+        if (Sysctl.Read(null, key) != value)
+        {
+            Sysctl.Write(null, key, value);
+        }
+    }
+
+    private static void TrySysctl(NetNs? ns, string key, string value)
+    {
+        try
+        {
+            Sysctl.Write(ns, key, value);
+        }
+        catch (IOException)
+        {
+            // the key does not exist here (e.g. IPv6 disabled); the reference ignores it too
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// "veth" + 8 hex digits, as the reference names the node side. Not cryptographic on purpose:
+    /// loading the crypto library costs a plugin tens of milliseconds, and a clash is retried.
+    /// </summary>
+    public static string RandomVethName()
+    {
+        Span<byte> b = stackalloc byte[4];
+        Random.Shared.NextBytes(b);
+        return "veth" + Convert.ToHexStringLower(b);
+    }
+
+    public static string? Mac(PhysicalAddress? mac) =>
+        mac is null ? null : string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+}

@@ -1,0 +1,162 @@
+using System.Net;
+using System.Text;
+using Twill.Cni.Kernel;
+
+namespace Twill.Cni.Plugins.HostLocal;
+
+/// <summary>
+/// host-local's state, byte for byte the reference's disk backend, so that a node can switch
+/// between the two implementations: <c>&lt;dataDir&gt;/&lt;network&gt;/</c> holds one file per
+/// address named by the address and containing <c>&lt;containerID&gt;\r\n&lt;ifname&gt;</c>, a
+/// <c>last_reserved_ip.&lt;rangeset index&gt;</c> per range set, and a <c>lock</c> file that every
+/// operation holds with flock(LOCK_EX) (the same lock the reference takes).
+/// </summary>
+public sealed class DiskStore : IDisposable
+{
+    public const string LineBreak = "\r\n";
+    private const string LastIpPrefix = "last_reserved_ip.";
+    private const string LockName = "lock";
+
+    private readonly int _lockFd;
+
+    public string Directory { get; }
+
+    private DiskStore(string directory, int lockFd)
+    {
+        Directory = directory;
+        _lockFd = lockFd;
+    }
+
+    /// <summary>Opens (creating) the network's directory and takes the lock; Dispose releases it.</summary>
+    public static DiskStore OpenLocked(string dataDir, string network)
+    {
+        string dir = Path.Combine(dataDir, network);
+        System.IO.Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        string lockPath = Path.Combine(dir, LockName);
+        // 0750, the mode the reference creates its lock file with.
+        int fd = Native.open(lockPath, Native.O_RDONLY | Native.O_CREAT | Native.O_CLOEXEC, Convert.ToInt32("750", 8));
+        if (fd < 0)
+        {
+            throw new IOException($"open {lockPath}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        }
+        while (Native.flock(fd, Native.LOCK_EX) != 0)
+        {
+            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno != Native.EINTR)
+            {
+                Native.close(fd);
+                throw new IOException($"flock {lockPath}: errno {errno}");
+            }
+        }
+        return new DiskStore(dir, fd);
+    }
+
+    public void Dispose()
+    {
+        Native.flock(_lockFd, Native.LOCK_UN);
+        Native.close(_lockFd);
+    }
+
+    /// <summary>Claims <paramref name="ip"/> for the attachment; false when another holds it.</summary>
+    public bool Reserve(string id, string ifName, IPAddress ip, int rangeSetIndex)
+    {
+        string path = Path.Combine(Directory, ip.ToString());
+        try
+        {
+            using FileStream f = new(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+            });
+            f.Write(Encoding.UTF8.GetBytes(id.Trim() + LineBreak + ifName));
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
+        WriteFile(Path.Combine(Directory, LastIpPrefix + rangeSetIndex.ToString(System.Globalization.CultureInfo.InvariantCulture)), ip.ToString());
+        return true;
+    }
+
+    public IPAddress? LastReservedIp(int rangeSetIndex)
+    {
+        string path = Path.Combine(Directory, LastIpPrefix + rangeSetIndex.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        try
+        {
+            return IPAddress.TryParse(File.ReadAllText(path).Trim(), out IPAddress? a) ? a : null;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The addresses held by (id, ifname).</summary>
+    public List<IPAddress> GetById(string id, string ifName)
+    {
+        string match = id.Trim() + LineBreak + ifName;
+        List<IPAddress> result = [];
+        foreach ((string path, string content) in Allocations())
+        {
+            if (content == match && IPAddress.TryParse(Path.GetFileName(path), out IPAddress? a))
+            {
+                result.Add(a);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Frees every address of (id, ifname); idempotent.</summary>
+    public int ReleaseById(string id, string ifName)
+    {
+        string match = id.Trim() + LineBreak + ifName;
+        int n = 0;
+        foreach ((string path, string content) in Allocations())
+        {
+            if (content == match)
+            {
+                File.Delete(path);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    public void Release(IPAddress ip) => File.Delete(Path.Combine(Directory, ip.ToString()));
+
+    /// <summary>Every allocation file with its trimmed content (lock and last_reserved_ip files skipped).</summary>
+    public IEnumerable<(string Path, string Content)> Allocations()
+    {
+        foreach (string path in System.IO.Directory.EnumerateFiles(Directory))
+        {
+            string name = Path.GetFileName(path);
+            if (name == LockName || name.StartsWith(LastIpPrefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            string content;
+            try
+            {
+                content = File.ReadAllText(path).Trim();
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            yield return (path, content);
+        }
+    }
+
+    private static void WriteFile(string path, string text)
+    {
+        using FileStream f = new(path, new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+        });
+        f.Write(Encoding.UTF8.GetBytes(text));
+    }
+}

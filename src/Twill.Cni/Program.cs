@@ -1,0 +1,64 @@
+using Twill.Cni.Plugins;
+using Twill.Cni.Plugins.HostLocal;
+using Twill.Cni.Protocol;
+
+namespace Twill.Cni;
+
+/// <summary>
+/// The multi-call entry point: the binary is installed (hard-linked) under each CNI type name and
+/// runs the plugin named by the basename of argv[0]. `twill-cni TYPE` runs TYPE explicitly.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        Delegation.Registry = PluginRegistry.Get;
+        string invokedAs = Path.GetFileName(InvokedAs());
+        string type = PluginRegistry.Get(invokedAs) is null && args.Length > 0 ? args[0] : invokedAs;
+        ICniPlugin? plugin = PluginRegistry.Get(type);
+        if (plugin is null)
+        {
+            Console.Error.WriteLine($"twill-cni: unknown plugin \"{type}\"; install this binary as one of: {string.Join(", ", PluginRegistry.Types)} (or run `twill-cni TYPE`)");
+            return 1;
+        }
+        Dictionary<string, string> env = [];
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            env[(string)e.Key] = (string?)e.Value ?? "";
+        }
+        using Stream stdin = Console.OpenStandardInput();
+        using Stream stdout = Console.OpenStandardOutput();
+        return PluginHost.Run(plugin, env, stdin, stdout, Console.Error);
+    }
+
+    /// <summary>argv[0] as the runtime gave it (/proc/self/cmdline keeps the hard link's name).</summary>
+    private static string InvokedAs()
+    {
+        try
+        {
+            byte[] cmdline = File.ReadAllBytes("/proc/self/cmdline");
+            int nul = Array.IndexOf(cmdline, (byte)0);
+            return System.Text.Encoding.UTF8.GetString(cmdline, 0, nul < 0 ? cmdline.Length : nul);
+        }
+        catch (IOException)
+        {
+            return Environment.GetCommandLineArgs()[0];
+        }
+    }
+}
+
+/// <summary>The plugins this binary holds, by CNI type.</summary>
+public static class PluginRegistry
+{
+    public static readonly string[] Types = ["flannel", "bridge", "host-local", "portmap", "loopback"];
+
+    public static ICniPlugin? Get(string type) => type switch
+    {
+        "loopback" => new Loopback(),
+        "host-local" => new HostLocalPlugin(),
+        "bridge" => new Twill.Cni.Plugins.Bridge.BridgePlugin(),
+        "flannel" => new Twill.Cni.Plugins.Flannel.FlannelPlugin(),
+        "portmap" => new PortmapPlugin(),
+        _ => null,
+    };
+}

@@ -1,0 +1,235 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Twill.Lab;
+
+/// <summary>
+/// Turns <see cref="LabOptions"/> into a <see cref="LabTopology"/>: pure, so every naming and
+/// addressing rule is unit-tested. Refuses combinations that cannot work (host-gw on l3), reporting
+/// every problem at once.
+/// </summary>
+public static class TopologyPlanner
+{
+    public const string NamespacePrefix = "twl-";
+    public const int MaxNodes = 100;
+    public const int MaxPodsPerNode = 50;
+    public const int MaxNameLength = 10;
+
+    /// <summary>The port each pod's responder listens on; hostPorts map onto it.</summary>
+    public const int ContainerPort = 8080;
+
+    /// <summary>Pod p of a node is published on the node at hostPort <c>FirstHostPort + p - 1</c>.</summary>
+    public const int FirstHostPort = 30081;
+
+    /// <summary>The underlay interface inside every node namespace, as on a real machine.</summary>
+    public const string NodeInterface = "eth0";
+
+    public static readonly IPNetwork SegmentA = IPNetwork.Parse("192.0.2.0/24");
+    public static readonly IPNetwork SegmentB = IPNetwork.Parse("198.51.100.0/24");
+
+    public const string HostGwOnL3 =
+        "host-gw cannot run on an l3 underlay: it routes each peer's pod subnet via the peer's own underlay " +
+        "address as the next hop, so every node must share one L2 segment, and on l3 half of the peers sit " +
+        "behind the router. Use --backend vxlan (the overlay crosses the router), or --underlay l2.";
+
+    /// <summary>Every namespace of lab <paramref name="name"/> starts with this (leftover search after a crash).</summary>
+    public static string LabPrefix(string name) => $"{NamespacePrefix}{name}-";
+
+    public static LabTopology Plan(LabOptions options)
+    {
+        List<string> errors = [];
+        ValidateName(options.Name, errors);
+        if (options.Nodes is < 1 or > MaxNodes)
+        {
+            errors.Add($"--nodes {options.Nodes}: a lab has 1 to {MaxNodes} nodes");
+        }
+        if (options.PodsPerNode is < 1 or > MaxPodsPerNode)
+        {
+            errors.Add($"--pods-per-node {options.PodsPerNode}: 1 to {MaxPodsPerNode} pods per node");
+        }
+
+        LabBackend? backend = ResolveBackend(options, errors);
+        if (backend == LabBackend.HostGw && options.Underlay == LabUnderlay.L3)
+        {
+            errors.Add(HostGwOnL3);
+        }
+
+        CniConfList? cni = null;
+        try
+        {
+            cni = CniConfList.Parse(options.CniConf ?? SeedConfig.CniConfList, options.CniConfSource);
+        }
+        catch (LabConfigException e)
+        {
+            errors.Add(e.Message);
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new LabConfigException(string.Join(Environment.NewLine, errors));
+        }
+        return Build(options, backend!.Value, cni!);
+    }
+
+    private static LabTopology Build(LabOptions options, LabBackend backend, CniConfList cni)
+    {
+        string ns(string suffix) => LabPrefix(options.Name) + suffix;
+        bool l3 = options.Underlay == LabUnderlay.L3;
+
+        UnderlaySegment a = new(l3 ? "seg-a" : "br0", SegmentA, l3 ? Host(SegmentA, 1) : null);
+        UnderlaySegment? b = l3 ? new UnderlaySegment("seg-b", SegmentB, Host(SegmentB, 1)) : null;
+        List<UnderlaySegment> segments = b is null ? [a] : [a, b];
+
+        LabHost? router = null;
+        if (l3)
+        {
+            router = new LabHost("router", ns("rtr"),
+            [
+                new HostInterface("eth-a", "rtr-a", a, a.Gateway!),
+                new HostInterface("eth-b", "rtr-b", b!, b!.Gateway!),
+            ]);
+        }
+
+        LabHost? controlPlane = null;
+        if (options.Store == LabStore.Etcd)
+        {
+            controlPlane = new LabHost("cp", ns("cp"), [new HostInterface(NodeInterface, "cp", a, Host(SegmentA, 2))])
+            {
+                Gateway = a.Gateway,
+            };
+        }
+
+        List<LabNode> nodes = [];
+        List<LabPod> pods = [];
+        for (int i = 1; i <= options.Nodes; i++)
+        {
+            // l3: odd nodes on segment A, even on B, so node1 and node2 already talk across the router.
+            UnderlaySegment segment = l3 && i % 2 == 0 ? b! : a;
+            string name = $"node{i}";
+            nodes.Add(new LabNode(i, name, ns(name), new HostInterface(NodeInterface, name, segment, Host(segment.Prefix, 10 + i))));
+            for (int p = 1; p <= options.PodsPerNode; p++)
+            {
+                string pod = $"n{i}p{p}";
+                pods.Add(new LabPod(pod, ns(pod), name, ContainerPort, FirstHostPort + p - 1));
+            }
+        }
+
+        return new LabTopology
+        {
+            Name = options.Name,
+            Backend = backend,
+            Underlay = options.Underlay,
+            Store = options.Store,
+            NetConf = options.NetConf ?? SeedConfig.NetConfFor(backend),
+            CniConf = cni,
+            SwitchNamespace = ns("sw"),
+            Segments = segments,
+            Router = router,
+            ControlPlane = controlPlane,
+            Nodes = nodes,
+            Pods = pods,
+        };
+    }
+
+    private static void ValidateName(string name, List<string> errors)
+    {
+        bool ok = name.Length is > 0 and <= MaxNameLength
+            && char.IsAsciiLetterLower(name[0])
+            && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c));
+        if (!ok)
+        {
+            errors.Add($"--name \"{name}\": 1 to {MaxNameLength} lowercase letters or digits, starting with a letter " +
+                       "(it becomes part of every namespace name, twl-<name>-node1)");
+        }
+    }
+
+    // The backend is the net-conf's Backend.Type; --backend picks the seed's file when none is given
+    // and must agree with the file when one is.
+    private static LabBackend? ResolveBackend(LabOptions options, List<string> errors)
+    {
+        if (options.NetConf is null)
+        {
+            return options.Backend ?? LabBackend.Vxlan;
+        }
+
+        string? type = ReadBackendType(options.NetConf, options.NetConfSource, errors);
+        if (type is null)
+        {
+            return null;
+        }
+        LabBackend? fromFile = type.ToLowerInvariant() switch
+        {
+            "vxlan" => LabBackend.Vxlan,
+            "host-gw" => LabBackend.HostGw,
+            _ => null,
+        };
+        if (fromFile is null)
+        {
+            errors.Add($"{options.NetConfSource}: Backend.Type \"{type}\": the lab runs vxlan or host-gw");
+            return null;
+        }
+        if (options.Backend is LabBackend asked && asked != fromFile)
+        {
+            errors.Add($"--backend {Format(asked)} disagrees with {options.NetConfSource} (Backend.Type \"{type}\"); drop one of them");
+            return null;
+        }
+        return fromFile;
+    }
+
+    // Flannel matches net-conf keys case-insensitively; so do we.
+    private static string? ReadBackendType(string netConf, string source, List<string> errors)
+    {
+        try
+        {
+            using JsonDocument doc = JsonDocument.Parse(netConf);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add($"{source}: must be a JSON object");
+                return null;
+            }
+            JsonElement? backend = Property(doc.RootElement, "Backend");
+            if (backend is not { ValueKind: JsonValueKind.Object } b)
+            {
+                errors.Add($"{source}: Backend is missing; set Backend.Type to vxlan or host-gw");
+                return null;
+            }
+            JsonElement? type = Property(b, "Type");
+            if (type is not { ValueKind: JsonValueKind.String } t)
+            {
+                errors.Add($"{source}: Backend.Type is missing; set it to vxlan or host-gw");
+                return null;
+            }
+            return t.GetString();
+        }
+        catch (JsonException e)
+        {
+            errors.Add($"{source}: not valid JSON: {e.Message}");
+            return null;
+        }
+    }
+
+    private static JsonElement? Property(JsonElement o, string name)
+    {
+        foreach (JsonProperty p in o.EnumerateObject())
+        {
+            if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return p.Value;
+            }
+        }
+        return null;
+    }
+
+    public static string Format(LabBackend backend) => backend == LabBackend.HostGw ? "host-gw" : "vxlan";
+
+    public static string Format(LabUnderlay underlay) => underlay == LabUnderlay.L3 ? "l3" : "l2";
+
+    public static string Format(LabStore store) => store == LabStore.Etcd ? "etcd" : "file";
+
+    private static IPAddress Host(IPNetwork prefix, int host)
+    {
+        byte[] bytes = prefix.BaseAddress.GetAddressBytes();
+        bytes[3] = checked((byte)host);
+        return new IPAddress(bytes);
+    }
+}
