@@ -97,7 +97,7 @@ internal static class LabCommand
                     console.Note($"the lab is left as it is for a look (twill lab status, twill lab exec); remove it with `twill lab down{NameFlag(options.Name)}`");
                     return ExitFailed;
                 }
-                console.Heading($"lab {topology.Name} is up in {sw.Elapsed.TotalSeconds:0.0} s: {topology.Nodes.Count} nodes, {topology.Pods.Count} pods, " +
+                console.Heading($"lab '{topology.Name}' is up in {sw.Elapsed.TotalSeconds:0.0} s: {topology.Nodes.Count} nodes, {topology.Pods.Count} pods, " +
                                 $"{TopologyPlanner.Format(topology.Backend)} on {TopologyPlanner.Format(topology.Underlay)}, {TopologyPlanner.Format(topology.Store)} store");
                 console.Note($"next: twill lab check{NameFlag(topology.Name)} · twill lab status · twill lab exec {topology.Pods[0].Name} -- ip route · twill lab down{NameFlag(topology.Name)}");
                 return 0;
@@ -224,7 +224,7 @@ internal static class LabCommand
                 console.Note($"lab {labName}: nothing to remove");
                 return 0;
             }
-            console.Heading($"lab {labName} removed");
+            console.Heading($"lab '{labName}' removed");
             return 0;
         });
         return down;

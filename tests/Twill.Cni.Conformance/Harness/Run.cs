@@ -91,6 +91,14 @@ public sealed class Run : IDisposable
     /// <summary>Appends the node's state and each live pod's.</summary>
     public void Snapshot(string label)
     {
+        // IPv6 duplicate address detection finishes on the kernel's clock, not the plugin's: a fast
+        // plugin returns while an address is still tentative (no local route yet). Compare the
+        // settled state, the same for both implementations.
+        StateProbe.SettleAddresses(Node.Ns);
+        foreach (Pod pod in Node.Pods.Where(p => !p.Deleted))
+        {
+            StateProbe.SettleAddresses(pod.Ns);
+        }
         Norm.LearnVeths();
         _lines.Add($"--- state {label}: node");
         _lines.AddRange(StateProbe.Node(Node, Norm).Select(l => "  " + l));

@@ -48,6 +48,20 @@ public static partial class StateProbe
         echo @@@sysctl; grep -s -H . /proc/sys/net/ipv6/conf/*/accept_dad /proc/sys/net/ipv4/conf/*/arp_notify
         """;
 
+    /// <summary>Waits (up to 5 s) until no address in the namespace is tentative (IPv6 DAD in progress).</summary>
+    public static void SettleAddresses(TestNetns ns)
+    {
+        for (int i = 0; i < 50; i++)
+        {
+            Tool.Result r = Tool.Run("ip", "-n", ns.Name, "-j", "addr", "show");
+            if (r.ExitCode != 0 || !r.Stdout.Contains("\"tentative\":true", StringComparison.Ordinal))
+            {
+                return;
+            }
+            Thread.Sleep(100);
+        }
+    }
+
     public static IEnumerable<string> Namespace(TestNetns ns, Normalizer n, bool isNode)
     {
         Dictionary<string, string> sections = Sections(ns, isNode ? NodeScript : PodScript);
