@@ -9,7 +9,7 @@ packages=(
   etcd-server etcd-client     # a real etcd v3 for the lease store tests
   containernetworking-plugins # the reference CNI plugins, the oracle for ours
   iputils-ping iperf3         # connectivity and throughput checks across namespaces
-  jq                          # reference CNI benchmark plumbing
+  jq curl util-linux          # reference CNI benchmark plumbing; HTTP checks; nsenter
   clang zlib1g-dev            # Native AOT linker toolchain
   podman runc busybox-static  # a real CNI runtime drives the plugins (conformance Podman test)
 )

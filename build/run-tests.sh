@@ -25,6 +25,16 @@ read -r passed failed skipped assemblies < <(awk '
   }
   END { printf "%d %d %d %d\n", p, f, s, n }' "$log")
 
+# Repeat each failed test with the head of its message, so the end of the log says what broke.
+if [[ $failed -gt 0 ]]; then
+  echo
+  echo "Failed tests:"
+  awk '
+    /^  Failed [A-Za-z_]/ { show = 1; n = 0 }
+    /^  Stack Trace:/      { show = 0 }
+    show && n < 25        { print; n++ }' "$log"
+fi
+
 echo
 echo "Test assemblies: ${assemblies}"
 if [[ $rc -ne 0 && $failed -eq 0 ]]; then

@@ -24,14 +24,16 @@ public class AgentLabTests
             {
                 if (a != b)
                 {
-                    Assert.True(AgentLab.Eventually(() => lab.Ping(a, b), TimeSpan.FromSeconds(10)), $"pod {a + 1} -> pod {b + 1}\n{Diagnose(lab)}");
+                    Assert.True(AgentLab.Eventually(() => lab.Ping(a, b), TimeSpan.FromSeconds(30)), $"pod {a + 1} -> pod {b + 1}\n{Diagnose(lab)}");
                 }
             }
         }
         // TCP across nodes.
         Tool.Result server = lab.Pods[1].Exec("iperf3", "-s", "-1", "-D");
         Assert.Equal(0, server.ExitCode);
-        Thread.Sleep(200);
+        // -D returns before the server listens; on a loaded machine that gap is long.
+        Assert.True(AgentLab.Eventually(() => lab.Pods[1].Exec("ss", "-Htln", "sport", "= :5201").Stdout.Contains("5201", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(20)), "iperf3 server listening");
         Tool.Result client = lab.Pods[0].Exec("iperf3", "-c", lab.PodIp(1), "-n", "2M", "-J");
         Assert.True(client.ExitCode == 0, client.Stderr + client.Stdout);
         using (JsonDocument doc = JsonDocument.Parse(client.Stdout))
@@ -48,10 +50,10 @@ public class AgentLabTests
         // Drift: a route and a neighbour deleted by hand come back within a resync (1 s here).
         string peerSubnet = lab.TwillRoutes(0)[0];
         lab.Nodes[0].Ip("route", "del", peerSubnet);
-        Assert.True(AgentLab.Eventually(() => lab.TwillRoutes(0).Contains(peerSubnet), TimeSpan.FromSeconds(5)), "route restored");
+        Assert.True(AgentLab.Eventually(() => lab.TwillRoutes(0).Contains(peerSubnet), TimeSpan.FromSeconds(30)), $"route restored\n{lab.Log(0)}");
         // The whole device deleted: back with every peer.
         lab.Nodes[0].Ip("link", "del", "flannel.4096");
-        Assert.True(AgentLab.Eventually(() => lab.TwillRoutes(0).Length == 2 && lab.Ping(0, 2), TimeSpan.FromSeconds(8)), $"device restored\n{lab.Log(0)}");
+        Assert.True(AgentLab.Eventually(() => lab.TwillRoutes(0).Length == 2 && lab.Ping(0, 2), TimeSpan.FromSeconds(30)), $"device restored\n{lab.Log(0)}");
         Assert.Contains("\"address\":\"", lab.Nodes[0].Ip("-j", "link", "show", "flannel.4096"), StringComparison.Ordinal);
     }
 
@@ -61,7 +63,7 @@ public class AgentLabTests
         // No firewall at all: the agent must still run (it once took the absent firewall loop for a dead one).
         using AgentLab lab = new(HostGwConf, 2, "--iptables-forward-rules=false");
 
-        Assert.True(AgentLab.Eventually(() => lab.Ping(0, 1) && lab.Ping(1, 0), TimeSpan.FromSeconds(10)), Diagnose(lab));
+        Assert.True(AgentLab.Eventually(() => lab.Ping(0, 1) && lab.Ping(1, 0), TimeSpan.FromSeconds(30)), Diagnose(lab));
         JsonElement route = lab.Nodes[0].IpJson("route", "show", "proto", "84")[0];
         Assert.Equal("192.0.2.12", route.GetProperty("gateway").GetString());
         Assert.Equal("eth0", route.GetProperty("dev").GetString());
@@ -74,7 +76,7 @@ public class AgentLabTests
     public void Vxlan_PeerRemovedAndHostileLease_ObjectsGoneNothingElseChanges()
     {
         using AgentLab lab = new(VxlanConf, 3);
-        Assert.True(AgentLab.Eventually(() => lab.TwillRoutes(0).Length == 2, TimeSpan.FromSeconds(10)), Diagnose(lab));
+        Assert.True(AgentLab.Eventually(() => lab.TwillRoutes(0).Length == 2, TimeSpan.FromSeconds(30)), Diagnose(lab));
         string[] before = lab.TwillRoutes(0);
 
         // A hostile lease: overlapping node 1's subnet and claiming node 1's public IP.
@@ -95,7 +97,7 @@ public class AgentLabTests
         Assert.Equal(0, lab.StopAgent(2));
         Assert.True(lab.Ping(1, 2), "node 3's pods still reachable while its agent is stopped");
         store.DeleteAsync(gone.Replace('/', '-'), CancellationToken.None).GetAwaiter().GetResult();
-        Assert.True(AgentLab.Eventually(() => !lab.TwillRoutes(0).Contains(gone) && !lab.TwillRoutes(1).Contains(gone), TimeSpan.FromSeconds(5)),
+        Assert.True(AgentLab.Eventually(() => !lab.TwillRoutes(0).Contains(gone) && !lab.TwillRoutes(1).Contains(gone), TimeSpan.FromSeconds(30)),
             $"routes to {gone} removed\n{Diagnose(lab)}");
         Assert.DoesNotContain(gone.Split('/')[0], lab.Nodes[0].Ip("neigh", "show", "dev", "flannel.4096"), StringComparison.Ordinal);
     }
@@ -104,7 +106,7 @@ public class AgentLabTests
     public void Vxlan_AgentRestartedDuringPing_NoPacketLost()
     {
         using AgentLab lab = new(VxlanConf, 2);
-        Assert.True(AgentLab.Eventually(() => lab.Ping(0, 1), TimeSpan.FromSeconds(10)), Diagnose(lab));
+        Assert.True(AgentLab.Eventually(() => lab.Ping(0, 1), TimeSpan.FromSeconds(30)), Diagnose(lab));
 
         Task<Tool.Result> ping = Task.Run(() => lab.Pods[0].Exec("ping", "-c", "60", "-i", "0.05", "-W", "1", lab.PodIp(1)));
         Thread.Sleep(500);
@@ -115,7 +117,7 @@ public class AgentLabTests
 
         Assert.Contains(" 0% packet loss", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("60 received", result.Stdout, StringComparison.Ordinal);
-        Assert.True(AgentLab.Eventually(() => lab.Log(0).Contains("Data path ready", StringComparison.Ordinal), TimeSpan.FromSeconds(10)));
+        Assert.True(AgentLab.Eventually(() => lab.Log(0).Contains("Data path ready", StringComparison.Ordinal), TimeSpan.FromSeconds(30)));
         string log = lab.Log(0);
         Assert.Contains("Stopped; the data path is left in place", log, StringComparison.Ordinal);
     }
