@@ -1,3 +1,4 @@
+using Twill.Cni.Kernel;
 using Twill.Cni.Plugins;
 using Twill.Cni.Plugins.HostLocal;
 using Twill.Cni.Protocol;
@@ -13,6 +14,7 @@ public static class Program
     public static int Main(string[] args)
     {
         Delegation.Registry = PluginRegistry.Get;
+        PodNetns.EnterOnCallingThread = true;
         string invokedAs = Path.GetFileName(InvokedAs());
         string type = PluginRegistry.Get(invokedAs) is null && args.Length > 0 ? args[0] : invokedAs;
         ICniPlugin? plugin = PluginRegistry.Get(type);
@@ -26,9 +28,11 @@ public static class Program
         {
             env[(string)e.Key] = (string?)e.Value ?? "";
         }
-        using Stream stdin = Console.OpenStandardInput();
-        using Stream stdout = Console.OpenStandardOutput();
-        return PluginHost.Run(plugin, env, stdin, stdout, Console.Error);
+        // Raw descriptors, not System.Console (see FdStream).
+        using Stream stdin = new FdStream(0, write: false);
+        using Stream stdout = new FdStream(1, write: true);
+        using StreamWriter stderr = new(new FdStream(2, write: true)) { AutoFlush = true };
+        return PluginHost.Run(plugin, env, stdin, stdout, stderr);
     }
 
     /// <summary>argv[0] as the runtime gave it (/proc/self/cmdline keeps the hard link's name).</summary>

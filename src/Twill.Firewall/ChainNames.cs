@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using System.Text;
+using Twill.Firewall.Iptables;
 
 namespace Twill.Firewall;
 
@@ -29,7 +29,8 @@ public static class ChainNames
         {
             throw new ArgumentException($"chain prefix {prefix} leaves no room for the hash", nameof(prefix));
         }
-        byte[] hash = SHA512.HashData(Encoding.UTF8.GetBytes(network + containerId));
+        // Managed SHA-512: System.Security.Cryptography would load OpenSSL into every plugin process.
+        byte[] hash = Sha512.HashData(Encoding.UTF8.GetBytes(network + containerId));
         return (head + Convert.ToHexStringLower(hash))[..MaxLength];
     }
 

@@ -15,8 +15,10 @@ public sealed partial class RtnlConnection : IDisposable
 
     private readonly INetlinkTransport _transport;
     private readonly Lock _gate = new();
-    private readonly byte[] _send = new byte[16 * 1024];
-    private readonly byte[] _recv = new byte[64 * 1024];
+    // Not zeroed: the writer clears what it skips and only received bytes are read. A short-lived
+    // process (a CNI plugin) then never faults in the pages a few small messages do not reach.
+    private readonly byte[] _send = GC.AllocateUninitializedArray<byte>(16 * 1024);
+    private readonly byte[] _recv = GC.AllocateUninitializedArray<byte>(64 * 1024);
     private uint _seq;
 
     internal RtnlConnection(INetlinkTransport transport)

@@ -183,6 +183,92 @@ public class PortmapRenderTests
     }
 
     [Fact]
+    public void FastAddScript_Snat_ChecksSharedRulesCreatesChainNeverDeclares()
+    {
+        PortmapTarget t = Sample() with { Mappings = [new PortMapping(8080, 80, "tcp")] };
+        string script = PortmapIptablesRules.FastAddScript(t, t.AddressOf(IpFamily.V4)!.Value);
+        Assert.Equal("""
+            *nat
+            -C CNI-HOSTPORT-SETMARK -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark 0x2000/0x2000
+            -C CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE
+            -C POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ
+            -C PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+            -C OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+            -N CNI-DN-70a29d9dc18bc4d652ea5
+            -A CNI-DN-70a29d9dc18bc4d652ea5 -s 10.244.1.0/24 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK
+            -A CNI-DN-70a29d9dc18bc4d652ea5 -s 127.0.0.1/32 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK
+            -A CNI-DN-70a29d9dc18bc4d652ea5 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.1.5:80
+            -A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"mynet\" id: \"abc123\"" -m multiport --dports 8080 -j CNI-DN-70a29d9dc18bc4d652ea5
+            COMMIT
+
+            """.ReplaceLineEndings("\n"), script);
+        // A declaration (":CHAIN - [0:0]") would flush an existing shared chain under --noflush.
+        Assert.DoesNotContain("\n:", script, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FastAddScript_NoSnat_OnlyDnatEntryChecks()
+    {
+        PortmapTarget t = Sample(snat: false);
+        string script = PortmapIptablesRules.FastAddScript(t, t.AddressOf(IpFamily.V6)!.Value);
+        Assert.DoesNotContain("SETMARK", script, StringComparison.Ordinal);
+        Assert.DoesNotContain("MASQ", script, StringComparison.Ordinal);
+        Assert.Contains("-C PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n", script, StringComparison.Ordinal);
+        Assert.Contains("-A CNI-DN-70a29d9dc18bc4d652ea5 -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd00:10:244:1::5]:80\n", script, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FastAddScript_AppliedToPlanAddOutput_SameTableAsPlanAdd()
+    {
+        // The fast script, applied where its checks hold, leaves exactly what PlanAdd would.
+        PortmapTarget first = Sample() with { ContainerId = "first" };
+        PortmapTarget t = Sample();
+        InterfaceAddress v4 = t.AddressOf(IpFamily.V4)!.Value;
+        SavedTable shared = Apply(new SavedTable("nat"), PortmapIptablesRules.PlanAdd(new SavedTable("nat"), first, v4));
+        SavedTable viaPlan = Apply(shared, PortmapIptablesRules.PlanAdd(shared, t, v4));
+        SavedTable viaFast = ApplyFast(shared, PortmapIptablesRules.FastAddScript(t, v4));
+        Assert.Equal(viaPlan.Normalized(), viaFast.Normalized());
+    }
+
+    [Fact]
+    public void FastDeleteScript_KnownEntries_DeletesEntriesThenChainAndProvesOldChainAbsent()
+    {
+        PortmapTarget t = Sample();
+        string? script = PortmapIptablesRules.FastDeleteScript("mynet", "abc123", PortmapIptablesRules.DnatEntryRules(t, IpFamily.V4));
+        Assert.Equal("""
+            *nat
+            -D CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"mynet\" id: \"abc123\"" -m multiport --dports 8080,9090 -j CNI-DN-70a29d9dc18bc4d652ea5
+            -D CNI-HOSTPORT-DNAT -p udp -m comment --comment "dnat name: \"mynet\" id: \"abc123\"" -m multiport --dports 8053 -j CNI-DN-70a29d9dc18bc4d652ea5
+            -F CNI-DN-70a29d9dc18bc4d652ea5
+            -X CNI-DN-70a29d9dc18bc4d652ea5
+            -N CNI-SN-70a29d9dc18bc4d652ea5
+            -X CNI-SN-70a29d9dc18bc4d652ea5
+            COMMIT
+
+            """.ReplaceLineEndings("\n"), script);
+    }
+
+    [Fact]
+    public void FastDeleteScript_NoEntries_NoFastPath() =>
+        Assert.Null(PortmapIptablesRules.FastDeleteScript("mynet", "abc123", []));
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(111)]
+    [InlineData(112)]
+    [InlineData(127)]
+    [InlineData(128)]
+    [InlineData(129)]
+    [InlineData(300)]
+    public void Sha512_AnyLength_MatchesSystemImplementation(int length)
+    {
+        byte[] data = new byte[length];
+        new Random(length).NextBytes(data);
+        Assert.Equal(System.Security.Cryptography.SHA512.HashData(data), Sha512.HashData(data));
+    }
+
+    [Fact]
     public void Check_MissingRule_NamesIt()
     {
         PortmapTarget t = Sample();
@@ -210,6 +296,37 @@ public class PortmapRenderTests
     }
 
     /// <summary>Plays a rendered edit onto a table the way the kernel would, to chain plans in unit tests.</summary>
+    /// <summary>Applies a fast ADD script the way iptables-restore would, failing the test where the restore would fail.</summary>
+    private static SavedTable ApplyFast(SavedTable before, string script)
+    {
+        TableEdit edit = new(before);
+        foreach (string line in script.Split('\n'))
+        {
+            if (line.Length == 0 || line[0] == '*' || line == "COMMIT")
+            {
+                continue;
+            }
+            string[] p = line.Split(' ', 3);
+            switch (p[0])
+            {
+                case "-C":
+                    Assert.Contains(p[2], edit.Rules(p[1]));
+                    break;
+                case "-N":
+                    Assert.False(edit.HasChain(p[1]), $"{p[1]} exists: -N would fail");
+                    edit.EnsureChain(p[1]);
+                    break;
+                case "-A":
+                    edit.Append(p[1], p[2]);
+                    break;
+                default:
+                    Assert.Fail($"unexpected line {line}");
+                    break;
+            }
+        }
+        return Apply(before, edit);
+    }
+
     internal static SavedTable Apply(SavedTable before, TableEdit edit)
     {
         // The edit already tracks the resulting state; render that state as a dump and re-parse it.

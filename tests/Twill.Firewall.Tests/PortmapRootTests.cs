@@ -192,6 +192,118 @@ public class PortmapRootTests
         Assert.NotEmpty(Portmap.Portmap.Check(t, runner));
     }
 
+    private static PortmapTarget Pod(string id, int n) =>
+        Target(id) with { ContainerIPs = [InterfaceAddress.Parse($"10.244.1.{n}/24")], Mappings = [new PortMapping(8000 + n, 80, "tcp")] };
+
+    [RootFact]
+    public void Add_SharedChainsInPlace_OneRestoreAndForeignRulesInSharedChainsKept()
+    {
+        using TestNetns node = new("node");
+        RecordingRunner runner = new(new NsenterFirewallRunner(node.Path));
+        Portmap.Portmap.Add(Pod("c1", 11), runner);
+        // Rules someone else put in the shared chains: a declaration under --noflush would flush them.
+        node.Exec("iptables", "-t", "nat", "-A", "CNI-HOSTPORT-DNAT", "-p", "tcp", "--dport", "1", "-j", "RETURN").EnsureSuccess("iptables -A");
+        node.Exec("iptables", "-t", "nat", "-A", "CNI-HOSTPORT-MASQ", "-s", "192.0.2.9", "-j", "RETURN").EnsureSuccess("iptables -A");
+        runner.Tools.Clear();
+
+        Portmap.Portmap.Add(Pod("c2", 12), runner);
+
+        Assert.Equal(["iptables-restore"], runner.Tools);
+        SavedTable nat = Reference.Nat(node, IpFamily.V4);
+        Assert.Contains("-p tcp -m tcp --dport 1 -j RETURN", nat.Rules("CNI-HOSTPORT-DNAT"));
+        Assert.Contains("-s 192.0.2.9/32 -j RETURN", nat.Rules("CNI-HOSTPORT-MASQ"));
+        Assert.Equal(3, nat.Rules("CNI-HOSTPORT-DNAT").Count);
+        Assert.Empty(Portmap.Portmap.Check(Pod("c1", 11), runner));
+        Assert.Empty(Portmap.Portmap.Check(Pod("c2", 12), runner));
+        // Nothing in ip6tables: the pod has no IPv6 address.
+        Assert.DoesNotContain(runner.Tools, t => t.StartsWith("ip6", StringComparison.Ordinal));
+        Assert.False(Reference.Nat(node, IpFamily.V6).HasChain("CNI-HOSTPORT-DNAT"));
+    }
+
+    [RootFact]
+    public void Add_SharedRuleDeletedByHand_FastPathRejectedAndPlannedAddRepairsIt()
+    {
+        using TestNetns node = new("node");
+        RecordingRunner runner = new(new NsenterFirewallRunner(node.Path));
+        Portmap.Portmap.Add(Pod("c1", 11), runner);
+        node.Exec("iptables", "-t", "nat", "-D", "OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "CNI-HOSTPORT-DNAT").EnsureSuccess("iptables -D");
+        runner.Tools.Clear();
+
+        Portmap.Portmap.Add(Pod("c2", 12), runner);
+
+        Assert.Equal(["iptables-restore", "iptables-save", "iptables-restore"], runner.Tools);
+        SavedTable nat = Reference.Nat(node, IpFamily.V4);
+        Assert.Single(nat.Rules("OUTPUT"));
+        Assert.Equal(2, nat.Rules("CNI-HOSTPORT-DNAT").Count);
+        Assert.Empty(Portmap.Portmap.Check(Pod("c2", 12), runner));
+    }
+
+    [RootFact]
+    public void Add_Repeated_FastPathRejectedAndChainReplacedNotDuplicated()
+    {
+        using TestNetns node = new("node");
+        RecordingRunner runner = new(new NsenterFirewallRunner(node.Path));
+        Portmap.Portmap.Add(Pod("c1", 11), runner);
+        string before = Reference.Nat(node, IpFamily.V4).Normalized();
+        Portmap.Portmap.Add(Pod("c1", 11), runner);
+        Assert.Equal(before, Reference.Nat(node, IpFamily.V4).Normalized());
+    }
+
+    [RootFact]
+    public void Delete_AddedTargetKnown_OneRestoreRemovesOnlyThatContainer()
+    {
+        using TestNetns node = new("node");
+        RecordingRunner runner = new(new NsenterFirewallRunner(node.Path));
+        Portmap.Portmap.Add(Pod("c1", 11), runner);
+        string withoutC2 = Reference.Nat(node, IpFamily.V4).Normalized();
+        Portmap.Portmap.Add(Pod("c2", 12), runner);
+        runner.Tools.Clear();
+
+        Portmap.Portmap.Delete("mynet", "c2", runner, PortmapBackend.Iptables, Pod("c2", 12));
+
+        Assert.Equal(["iptables-restore"], runner.Tools);
+        Assert.Equal(withoutC2, Reference.Nat(node, IpFamily.V4).Normalized());
+        // Again: the fast script fails (nothing left to delete), the planned one finds nothing to do.
+        Portmap.Portmap.Delete("mynet", "c2", runner, PortmapBackend.Iptables, Pod("c2", 12));
+        Assert.Equal(withoutC2, Reference.Nat(node, IpFamily.V4).Normalized());
+    }
+
+    [RootFact]
+    public void Delete_NoMappingsKnownAndNothingAdded_OneReadPerFamilyNothingWritten()
+    {
+        using TestNetns node = new("node");
+        RecordingRunner runner = new(new NsenterFirewallRunner(node.Path));
+        Portmap.Portmap.Add(Pod("c1", 11), runner);
+        string before = Reference.Nat(node, IpFamily.V4).Normalized();
+        runner.Tools.Clear();
+
+        Portmap.Portmap.Delete("mynet", "never-added", runner);
+
+        Assert.Equal(["iptables-save", "ip6tables-save"], runner.Tools);
+        Assert.Equal(before, Reference.Nat(node, IpFamily.V4).Normalized());
+        // A blind write would have created an empty ip6 nat table here.
+        Assert.DoesNotContain("ip6 nat", node.Exec("nft", "list", "tables").Stdout, StringComparison.Ordinal);
+    }
+
+    [RootFact]
+    public void Delete_RulesNotAsAdded_FastPathRejectedAndEveryJumpRemoved()
+    {
+        using TestNetns node = new("node");
+        RecordingRunner runner = new(new NsenterFirewallRunner(node.Path));
+        Portmap.Portmap.Add(Pod("c1", 11), runner);
+        string withoutC2 = Reference.Nat(node, IpFamily.V4).Normalized();
+        Portmap.Portmap.Add(Pod("c2", 12), runner);
+        string chain = ChainNames.PortmapDnat("mynet", "c2");
+        // A second jump to the container's chain that DEL's config does not describe: -X must refuse.
+        node.Exec("iptables", "-t", "nat", "-A", "CNI-HOSTPORT-DNAT", "-p", "udp", "--dport", "9", "-j", chain).EnsureSuccess("iptables -A");
+        runner.Tools.Clear();
+
+        Portmap.Portmap.Delete("mynet", "c2", runner, PortmapBackend.Iptables, Pod("c2", 12));
+
+        Assert.Equal(["iptables-restore", "iptables-save", "iptables-restore"], runner.Tools);
+        Assert.Equal(withoutC2, Reference.Nat(node, IpFamily.V4).Normalized());
+    }
+
     [RootFact]
     public void Restore_BadRule_ErrorCarriesStderrAndFailingLine()
     {
@@ -202,4 +314,21 @@ public class PortmapRootTests
         Assert.Equal("-A NO-SUCH-CHAIN -j ACCEPT", e.FailingLine);
         Assert.Contains("NO-SUCH-CHAIN", e.Message, StringComparison.Ordinal);
     }
+}
+
+/// <summary>Passes tool runs to another runner and records which tools ran, in order.</summary>
+internal sealed class RecordingRunner(IFirewallRunner inner) : IFirewallRunner
+{
+    public List<string> Tools { get; } = [];
+
+    public ToolOutput Run(string tool, IReadOnlyList<string> args, string? stdin = null)
+    {
+        lock (Tools)
+        {
+            Tools.Add(tool);
+        }
+        return inner.Run(tool, args, stdin);
+    }
+
+    public IDisposable Lock() => inner.Lock();
 }

@@ -18,8 +18,8 @@ public sealed class PortmapPlugin : ICniPlugin
 {
     public string Type => "portmap";
 
-    /// <summary>Runs the firewall tools; tests may replace it.</summary>
-    public static Func<IFirewallRunner> FirewallRunner { get; set; } = () => new ProcessFirewallRunner();
+    /// <summary>Runs the firewall tools (posix_spawn, see SpawnFirewallRunner); tests may replace it.</summary>
+    public static Func<IFirewallRunner> FirewallRunner { get; set; } = () => new Twill.Cni.Kernel.SpawnFirewallRunner();
 
     public CniResult Add(CniInvocation call)
     {
@@ -58,11 +58,28 @@ public sealed class PortmapPlugin : ICniPlugin
         PortmapBackend backend = Backend(call.Config);
         try
         {
-            Portmap.Delete(call.Name, call.ContainerId, FirewallRunner(), backend);
+            Portmap.Delete(call.Name, call.ContainerId, FirewallRunner(), backend, AddedTarget(call));
         }
         catch (FirewallException e)
         {
             throw new CniException(CniErrorCode.Internal, $"portmap: could not remove the forwarding of {call.ContainerId}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// What the ADD forwarded, as far as DEL's config tells (libcni passes the same portMappings
+    /// and the cached result as prevResult); null when the config does not describe a valid
+    /// target: DEL must still succeed on a config ADD would refuse, so it then reads the tables.
+    /// </summary>
+    private static PortmapTarget? AddedTarget(CniInvocation call)
+    {
+        try
+        {
+            return Target(call, call.PrevResult ?? new CniResult());
+        }
+        catch (CniException)
+        {
+            return null;
         }
     }
 

@@ -155,8 +155,15 @@ public static class PluginHost
 
     private static byte[] ReadAll(Stream s)
     {
+        // A config is a few KB: a small buffer rather than CopyTo's pooled 80 KB one, whose
+        // pages a short-lived process would fault in for nothing.
         using MemoryStream ms = new();
-        s.CopyTo(ms);
+        Span<byte> buffer = stackalloc byte[4096];
+        int n;
+        while ((n = s.Read(buffer)) > 0)
+        {
+            ms.Write(buffer[..n]);
+        }
         return ms.ToArray();
     }
 }

@@ -53,6 +53,25 @@ public static partial class IptablesTool
     }
 
     /// <summary>
+    /// Applies a script planned without a dump (one process instead of a save and a restore), under
+    /// the namespace lock so it never lands between another transaction's dump and restore. False
+    /// when the tool rejected it (a line's assumption did not hold: nothing was applied, the commit
+    /// being atomic) or could not run; the caller then falls back to <see cref="Transact"/>.
+    /// </summary>
+    public static bool TryRestore(IFirewallRunner runner, IpFamily family, string script)
+    {
+        using IDisposable held = runner.Lock();
+        try
+        {
+            return runner.Run(family.RestoreTool(), ["--noflush", "-w"], script).ExitCode == 0;
+        }
+        catch (FirewallException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
     /// One read-modify-write under the namespace lock: dump <paramref name="table"/>, plan the change
     /// from what is there, apply it in one restore. Another program (kube-proxy, the reference
     /// plugin) may change the table between our dump and our restore, making a planned <c>-D</c> or

@@ -4,8 +4,10 @@ namespace Twill.Firewall.Portmap;
 
 /// <summary>
 /// Host port forwarding for a container, as the reference portmap plugin does it, but applied as
-/// one read (<c>iptables-save -t nat</c>) and one atomic write (<c>iptables-restore --noflush</c>)
-/// per address family, under a lock so parallel ADDs do not race.
+/// one atomic write (<c>iptables-restore --noflush</c>) per address family the container has an
+/// address in, under a lock so parallel ADDs do not race. The write is first planned blind (the
+/// usual case: shared chains in place, container new); when that plan's assumptions fail, the
+/// restore rejects it whole and the change is planned again on a read (<c>iptables-save -t nat</c>).
 /// </summary>
 public static class Portmap
 {
@@ -38,8 +40,9 @@ public static class Portmap
             {
                 PortmapNftables.Add(runner, target, container);
             }
-            else
+            else if (!IptablesTool.TryRestore(runner, family, PortmapIptablesRules.FastAddScript(target, container)))
             {
+                // The node's first pod, a repeated ADD or a table someone changed: plan on a dump.
                 IptablesTool.Transact(runner, family, PortmapIptablesRules.Table, saved =>
                     PortmapIptablesRules.PlanAdd(saved.Table(PortmapIptablesRules.Table), target, container).Render());
             }
@@ -53,18 +56,40 @@ public static class Portmap
     /// know for <paramref name="backend"/>. Succeeds when nothing is there; removes rules the reference
     /// plugin made for the same container too, since chain names and comments are the same.
     /// </summary>
+    /// <param name="added">
+    /// What the ADD forwarded, when DEL's config tells (its portMappings and prevResult): then only
+    /// the families the container had an address in are touched (ADD wrote nothing elsewhere), and
+    /// each in one process when the rules are exactly as that ADD left them. Null: both families,
+    /// each read before it is changed (one process when there is nothing to delete).
+    /// </param>
     public static void Delete(string networkName, string containerId, IFirewallRunner runner,
-        PortmapBackend backend = PortmapBackend.Iptables)
+        PortmapBackend backend = PortmapBackend.Iptables, PortmapTarget? added = null)
     {
         if (backend == PortmapBackend.Nftables)
         {
             PortmapNftables.Delete(runner, containerId);
             return;
         }
+        if (added is not null && (added.NetworkName != networkName || added.ContainerId != containerId))
+        {
+            throw new ArgumentException($"the target of DEL is {networkName}/{containerId}, not {added.NetworkName}/{added.ContainerId}", nameof(added));
+        }
         List<FirewallException> failures = [];
         int usable = 0;
+        bool familiesKnown = added is not null && added.ContainerIPs.Count > 0;
         foreach (IpFamily family in Families)
         {
+            if (familiesKnown && added!.AddressOf(family) is null)
+            {
+                continue;
+            }
+            IReadOnlyList<string> entries = added is null ? [] : PortmapIptablesRules.DnatEntryRules(added, family);
+            if (PortmapIptablesRules.FastDeleteScript(networkName, containerId, entries) is { } fast
+                && IptablesTool.TryRestore(runner, family, fast))
+            {
+                usable++;
+                continue;
+            }
             try
             {
                 // A family whose tables cannot be read (no IPv6 on the node) holds nothing of ours.

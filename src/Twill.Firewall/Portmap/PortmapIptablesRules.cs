@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Text;
 using Twill.Firewall.Iptables;
 
 namespace Twill.Firewall.Portmap;
@@ -156,6 +157,77 @@ public static class PortmapIptablesRules
         edit.DeleteChain(ChainNames.PortmapOldSnat(network, containerId));
         return edit;
     }
+
+    /// <summary>
+    /// The ADD as one blind <c>iptables-restore --noflush</c> script, planned without reading the
+    /// table: right for every pod but a node's first, when the shared chains and their rules are in
+    /// place and the container has no chain yet. Each assumption is a line that fails when it does
+    /// not hold (<c>-C</c> of a shared rule, <c>-N</c> of the container's chain), and one failing line
+    /// rejects the whole commit, so the caller then plans with <see cref="PlanAdd"/> on a dump. When
+    /// the assumptions hold, this is exactly what PlanAdd would write. No chain is ever declared
+    /// with <c>:CHAIN - [0:0]</c>: under --noflush that flushes an existing chain.
+    /// </summary>
+    public static string FastAddScript(PortmapTarget target, InterfaceAddress container)
+    {
+        StringBuilder sb = new("*" + Table + "\n");
+        if (target.Snat && target.ExternalSetMarkChain is null)
+        {
+            int bit = target.EffectiveMarkBit;
+            Line(sb, "-C", SetMarkChain, SetMarkRule(bit));
+            Line(sb, "-C", MarkMasqChain, MarkMasqRule(bit));
+            // Presence only, as PlanAdd's InsertUnique: where it stands in POSTROUTING is left alone.
+            Line(sb, "-C", "POSTROUTING", MasqEntryRule);
+        }
+        // A rule can only jump to an existing chain, so these also prove CNI-HOSTPORT-DNAT exists.
+        Line(sb, "-C", "PREROUTING", TopLevelEntryRule);
+        Line(sb, "-C", "OUTPUT", TopLevelEntryRule);
+        string chain = ChainNames.PortmapDnat(target.NetworkName, target.ContainerId);
+        // Fails when the chain exists (a repeated ADD): the dump-based plan then replaces its rules
+        // and its entry rules. A missing chain also means no rule jumps to it yet.
+        sb.Append("-N ").Append(chain).Append('\n');
+        foreach (string r in DnatChainRules(target, container))
+        {
+            Line(sb, "-A", chain, r);
+        }
+        foreach (string e in DnatEntryRules(target, container.Family))
+        {
+            Line(sb, "-A", TopLevelDnatChain, e);
+        }
+        return sb.Append("COMMIT\n").ToString();
+    }
+
+    /// <summary>
+    /// The DEL as one blind <c>iptables-restore --noflush</c> script: deletes the entry rules ADD
+    /// wrote for the same mappings (<paramref name="entries"/>, <see cref="DnatEntryRules"/>), then
+    /// the container's chain. <c>-D</c> fails on a missing rule and <c>-X</c> while any other rule
+    /// still jumps to the chain, so anything but the layout that ADD left rejects the commit and
+    /// the caller plans with <see cref="PlanDelete"/> on a dump. The chain of portmap before 0.7 is
+    /// proven absent by creating and dropping it in the same commit (fails when it exists).
+    /// Null without entries (mappings unknown or none): a read costs one process too, and unlike
+    /// a blind write it cannot create an empty nat table in a namespace that had none.
+    /// </summary>
+    public static string? FastDeleteScript(string network, string containerId, IReadOnlyList<string> entries)
+    {
+        if (entries.Count == 0)
+        {
+            return null;
+        }
+        StringBuilder sb = new("*" + Table + "\n");
+        string chain = ChainNames.PortmapDnat(network, containerId);
+        foreach (string e in entries)
+        {
+            Line(sb, "-D", TopLevelDnatChain, e);
+        }
+        sb.Append("-F ").Append(chain).Append('\n');
+        sb.Append("-X ").Append(chain).Append('\n');
+        string old = ChainNames.PortmapOldSnat(network, containerId);
+        sb.Append("-N ").Append(old).Append('\n');
+        sb.Append("-X ").Append(old).Append('\n');
+        return sb.Append("COMMIT\n").ToString();
+    }
+
+    private static void Line(StringBuilder sb, string command, string chain, string spec) =>
+        sb.Append(command).Append(' ').Append(chain).Append(' ').Append(spec).Append('\n');
 
     /// <summary>What is missing for the container (empty = all present), for CNI CHECK.</summary>
     public static IReadOnlyList<string> Check(SavedTable nat, PortmapTarget target, InterfaceAddress container)

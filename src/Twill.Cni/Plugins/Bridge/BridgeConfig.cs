@@ -57,8 +57,7 @@ public sealed class BridgeConfig
         BridgeNetConf n;
         try
         {
-            n = JsonSerializer.Deserialize(call.StdinData, CniJsonContext.Default.BridgeNetConf)
-                ?? throw new CniException(CniErrorCode.DecodingFailure, "failed to load netconf: null");
+            n = BridgeNetConfReader.Read(call.Config);
         }
         catch (JsonException e)
         {
@@ -71,10 +70,6 @@ public sealed class BridgeConfig
         if (n.Vlan != 0)
         {
             throw new CniException(CniErrorCode.UnsupportedField, $"vlan {n.Vlan}: VLAN tagging is not implemented by twill's bridge yet (use the reference bridge for VLANs)");
-        }
-        if (n.MacSpoofChk)
-        {
-            throw new CniException(CniErrorCode.UnsupportedField, "macspoofchk: not implemented by twill's bridge yet (use the reference bridge for MAC spoof checking)");
         }
         if (n.HairpinMode && n.PromiscMode)
         {

@@ -5,7 +5,6 @@ using Twill.Cni.Kernel;
 using Twill.Cni.Protocol;
 using Twill.Core;
 using IFirewallRunner = Twill.Firewall.IFirewallRunner;
-using ProcessFirewallRunner = Twill.Firewall.ProcessFirewallRunner;
 using InterfaceAddress = Twill.Core.InterfaceAddress;
 using Twill.Firewall.Masquerade;
 using Twill.Netlink;
@@ -23,7 +22,7 @@ public sealed class BridgePlugin : ICniPlugin
     public string Type => "bridge";
 
     /// <summary>Runs iptables-restore for ipMasq; tests may replace it.</summary>
-    public static Func<IFirewallRunner> FirewallRunner { get; set; } = () => new ProcessFirewallRunner();
+    public static Func<IFirewallRunner> FirewallRunner { get; set; } = () => new SpawnFirewallRunner();
 
     public CniResult Add(CniInvocation call)
     {
@@ -32,8 +31,12 @@ public sealed class BridgePlugin : ICniPlugin
         using RtnlConnection host = RtnlConnection.Open();
         Link br = EnsureBridge(host, conf);
         using NetNs pod = PodNetns.Open(call.Netns);
-        using RtnlConnection podRtnl = RtnlConnection.Open(pod);
+        using RtnlConnection podRtnl = PodNetns.Rtnl(pod);
         (Link hostVeth, Link cont) = SetupVeth(host, podRtnl, hostNs, br, call.IfName, conf);
+        if (conf.Raw.MacSpoofChk)
+        {
+            BridgeSpoofCheck.Setup(call, hostVeth.Name, cont.Mac);
+        }
 
         CniResult result = new()
         {
@@ -46,7 +49,17 @@ public sealed class BridgePlugin : ICniPlugin
         };
         if (conf.IpamType.Length > 0)
         {
-            CniResult ipam = Delegation.Add(conf.IpamType, call.StdinData, call);
+            CniResult ipam;
+            try
+            {
+                ipam = Delegation.Add(conf.IpamType, call.StdinData, call);
+            }
+            catch (Exception) when (conf.Raw.MacSpoofChk)
+            {
+                // the reference undoes its spoof-check when IPAM fails too
+                BridgeSpoofCheck.TryTeardown(call);
+                throw;
+            }
             bool success = false;
             try
             {
@@ -84,6 +97,10 @@ public sealed class BridgePlugin : ICniPlugin
             {
                 if (!success)
                 {
+                    if (conf.Raw.MacSpoofChk)
+                    {
+                        BridgeSpoofCheck.TryTeardown(call);
+                    }
                     try
                     {
                         Delegation.Del(conf.IpamType, call.StdinData, call);
@@ -116,7 +133,7 @@ public sealed class BridgePlugin : ICniPlugin
         {
             if (pod is not null)
             {
-                using RtnlConnection podRtnl = RtnlConnection.Open(pod);
+                using RtnlConnection podRtnl = PodNetns.Rtnl(pod);
                 if (podRtnl.TryGetLink(call.IfName) is { } link)
                 {
                     try
@@ -135,6 +152,11 @@ public sealed class BridgePlugin : ICniPlugin
         if (conf.IpamType.Length > 0 && conf.Raw.IpMasq)
         {
             BridgeMasquerade.Teardown(call.Name, call.ContainerId, FirewallRunner());
+        }
+        // Like the chain above, found by (container id, ifname): removed even when the netns is gone.
+        if (conf.Raw.MacSpoofChk)
+        {
+            BridgeSpoofCheck.Teardown(call);
         }
     }
 
@@ -172,7 +194,7 @@ public sealed class BridgePlugin : ICniPlugin
             throw new CniException(CniErrorCode.Internal, $"prevResult has no interface \"{call.IfName}\" with a sandbox");
         }
         using NetNs pod = PodNetns.Open(call.Netns);
-        using RtnlConnection podRtnl = RtnlConnection.Open(pod);
+        using RtnlConnection podRtnl = PodNetns.Rtnl(pod);
         Link cont = podRtnl.TryGetLink(call.IfName)
             ?? throw new CniException(CniErrorCode.Internal, $"failed to find container interface \"{call.IfName}\" in {call.Netns}");
         string? wantMac = prev.Interfaces[contIdx].Mac;
@@ -322,7 +344,7 @@ public sealed class BridgePlugin : ICniPlugin
     private static void ConfigurePod(NetNs pod, RtnlConnection podRtnl, string ifName, int index, CniResult result, bool enableDad)
     {
         bool anyV6 = result.Ips.Any(i => !Cidrs.IsV4(i.Address.Address));
-        pod.Run(() =>
+        PodNetns.Run(pod, () =>
         {
             // The reference sets DAD whatever the address families: a pod given IPv6 later (SLAAC,
             // another plugin) still starts without DAD unless enabledad asked for it.

@@ -75,7 +75,7 @@ public sealed class HostLocalConfig
         HostLocalNetConf? conf;
         try
         {
-            conf = JsonSerializer.Deserialize(call.StdinData, CniJsonContext.Default.HostLocalNetConf);
+            conf = HostLocalNetConfReader.Read(call.Config);
         }
         catch (JsonException e)
         {
