@@ -22,6 +22,9 @@ public sealed record AgentOptions
     public IReadOnlyList<string> Ifaces { get; init; } = [];
     public IReadOnlyList<string> IfaceRegexes { get; init; } = [];
     public IPAddress? PublicIP { get; init; }
+
+    /// <summary>--public-ipv6: the IPv6 address peers reach this node at (default: the interface's first global one).</summary>
+    public IPAddress? PublicIPv6 { get; init; }
     public bool IpMasq { get; init; }
     public bool IptablesForwardRules { get; init; } = true;
     public string SubnetFile { get; init; } = Twill.Core.SubnetEnv.DefaultPath;
@@ -78,6 +81,7 @@ public static class AgentFlags
         new("iface", false, true, "interface (name or IP) for the underlay; repeatable, first match wins", (o, v) => o with { Ifaces = [.. o.Ifaces, v] }),
         new("iface-regex", false, true, "regex on interface names or IPs; repeatable", (o, v) => o with { IfaceRegexes = [.. o.IfaceRegexes, v] }),
         new("public-ip", false, false, "IP other nodes reach this node at (default: the interface's)", (o, v) => o with { PublicIP = ParseIp("public-ip", v) }),
+        new("public-ipv6", false, false, "IPv6 other nodes reach this node at (default: the interface's)", (o, v) => o with { PublicIPv6 = ParseIp6("public-ipv6", v) }),
         new("ip-masq", true, false, "masquerade pod traffic leaving the pod network", (o, v) => o with { IpMasq = ParseBool("ip-masq", v) }),
         new("iptables-forward-rules", true, false, "accept forwarding of the pod network (default true)", (o, v) => o with { IptablesForwardRules = ParseBool("iptables-forward-rules", v) }),
         new("subnet-file", false, false, "where to write subnet.env (default /run/flannel/subnet.env)", (o, v) => o with { SubnetFile = v }),
@@ -182,6 +186,11 @@ public static class AgentFlags
 
     private static IPAddress ParseIp(string flag, string v) =>
         IPAddress.TryParse(v, out IPAddress? ip) ? ip : throw new FormatException($"--{flag}: '{v}' is not an IP address");
+
+    private static IPAddress ParseIp6(string flag, string v) =>
+        IPAddress.TryParse(v, out IPAddress? ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            ? ip
+            : throw new FormatException($"--{flag}: '{v}' is not an IPv6 address");
 
     private static bool ParseBool(string flag, string v) => v.ToLowerInvariant() switch
     {

@@ -97,10 +97,16 @@ public sealed class HealthServer : IAsyncDisposable
         return path switch
         {
             "/healthz" => _alive() ? (200, "text/plain", "ok\n") : (503, "text/plain", "reconcile loop stalled\n"),
-            "/readyz" => _metrics.Ready ? (200, "text/plain", "ready\n") : (503, "text/plain", "data path not ready\n"),
+            "/readyz" => Ready(),
             "/metrics" => (200, "text/plain; version=0.0.4; charset=utf-8", _metrics.Render()),
             _ => (404, "text/plain", "not found\n"),
         };
+    }
+
+    private (int, string, string) Ready()
+    {
+        (bool ready, string reason) = _metrics.Readiness.Check();
+        return (ready ? 200 : 503, "text/plain", reason + "\n");
     }
 
     private static string Reason(int status) => status switch

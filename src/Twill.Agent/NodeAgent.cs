@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Twill.Backends;
@@ -15,9 +18,11 @@ namespace Twill.Agent;
 
 /// <summary>
 /// The node agent: leases this node's subnet, then keeps the kernel equal to the backend's plan for
-/// the current peers — at start (once the first peer listing is in, so a restart never drops a
-/// peer's routes), on every lease event, and every resync period — and writes subnet.env once the
-/// data path is ready. Stopping leaves the data path in place.
+/// the current peers — a full reconcile (kernel read and diffed) at start (once the first peer
+/// listing is in, so a restart never drops a peer's routes), every resync period and after any
+/// error; a delta (the new plan against the last applied one, no kernel read) on lease events — and
+/// writes subnet.env once the data path is ready. Each address family's data path is a
+/// <see cref="DataPathStack"/>; the loop runs them all. Stopping leaves the data path in place.
 /// </summary>
 public sealed class NodeAgent
 {
@@ -46,19 +51,28 @@ public sealed class NodeAgent
         {
             return RunCleanup();
         }
-        await using ILeaseStore store = CreateStore(_options, _log);
+        Readiness readiness = _metrics.Readiness;
+        await using ILeaseStore store = new ObservedLeaseStore(CreateStore(_options, _log, readiness.WatchFailed), readiness);
         NetworkConfig config = await LoadConfigAsync(store, stop).ConfigureAwait(false);
         using RtnlConnection rtnl = RtnlConnection.Open();
-        (Underlay underlay, IPAddress publicIp) = UnderlaySelector.Select(rtnl, _options);
+        // Each enabled family (EnableIPv4 / EnableIPv6) gets its underlay address on one interface,
+        // its own device and stable VtepMAC, and its part of the lease (Flannel's dual-stack layout).
+        IReadOnlyList<AddressFamily> families = DualStack.Families(config);
+        UnderlayChoice underlays = UnderlaySelector.Select(rtnl, _options, config.EnableIPv4, config.EnableIPv6);
         BackendSettings settings = ToSettings(config.Backend);
-        _log.LogInformation("Underlay {Interface} {Address} (public IP {PublicIP}), backend {Backend}", underlay.Name, underlay.Address, publicIp, config.Backend.Type);
-
-        PhysicalAddressHolder mac = new(settings.Kind == BackendKind.Vxlan
-            ? VtepMacState.LoadOrCreate(_options.StateDir, settings.DeviceName, rtnl.TryGetLink(settings.DeviceName)?.Mac)
-            : null);
-        LeaseAttrs attrs = settings.Kind == BackendKind.Vxlan
-            ? LeaseAttrs.ForVxlan(publicIp, new VxlanLeaseData(settings.Vni, mac.Value))
-            : LeaseAttrs.ForHostGw(publicIp);
+        Dictionary<AddressFamily, PhysicalAddress?> macs = [];
+        foreach (AddressFamily family in families)
+        {
+            Underlay underlay = underlays.For(family)!;
+            _log.LogInformation("Underlay {Interface} {Address} (public IP {PublicIP}), backend {Backend}, {Family}",
+                underlay.Name, underlay.Address, underlays.PublicFor(family), config.Backend.Type, DualStack.Name(family));
+            string device = settings.DeviceNameFor(family);
+            macs[family] = settings.Kind == BackendKind.Vxlan
+                ? VtepMacState.LoadOrCreate(_options.StateDir, device, rtnl.TryGetLink(device)?.Mac)
+                : null;
+        }
+        LeaseAttrs attrs = DualStack.LeaseAttrsFor(settings, underlays,
+            macs.GetValueOrDefault(AddressFamily.InterNetwork), macs.GetValueOrDefault(AddressFamily.InterNetworkV6));
 
         LeaseManager manager = new(store, config, new LeaseManagerOptions
         {
@@ -66,7 +80,11 @@ public sealed class NodeAgent
             PreviousSubnets = PreviousSubnets(),
         }, _log);
         Lease lease = await manager.AcquireAsync(attrs, stop).ConfigureAwait(false);
-        PeerLease own = _peerLeases.Convert(lease) ?? throw new InvalidOperationException($"lease {lease.Key} has no IPv4 subnet; IPv6-only is not supported yet");
+        // One stack per address family: flannel.<VNI> / flannel-v6.<VNI> (or host-gw routes of that
+        // family), each port reading and changing only its family's objects.
+        List<DataPathStack> stacks = [.. families.Select(family => new DataPathStack(DualStack.Name(family), settings,
+            DualStack.OwnInput(_peerLeases, lease, family), underlays.For(family)!, macs[family],
+            new Reconciler(new RtnlKernelPort(rtnl, family)), l => _peerLeases.Convert(l, family)))];
 
         NodeFirewall? firewall = StartFirewall(config, lease);
         await using HealthServer? health = _options.HealthzPort > 0
@@ -83,7 +101,7 @@ public sealed class NodeAgent
         Task renew = manager.RunRenewalAsync(ct);
         // Without a firewall there is no loop, but a completed task here would look like a loop that died.
         Task firewallLoop = firewall is null ? Task.Delay(Timeout.Infinite, ct) : FirewallLoopAsync(firewall, ct);
-        Task reconcile = ReconcileLoopAsync(new Reconciler(new RtnlKernelPort(rtnl)), settings, own, underlay, mac, config, lease, ct);
+        Task reconcile = ReconcileLoopAsync(stacks, config, manager, ct);
 
         Task first = await Task.WhenAny(watch, renew, reconcile, firewallLoop).ConfigureAwait(false);
         int code = 0;
@@ -127,6 +145,7 @@ public sealed class NodeAgent
         await foreach (PeerEvent e in manager.WatchPeersAsync(ct).ConfigureAwait(false))
         {
             _metrics.RecordLeaseEvent();
+            _metrics.Readiness.WatchWorks();
             lock (_peersGate)
             {
                 switch (e.Kind)
@@ -152,55 +171,92 @@ public sealed class NodeAgent
         }
     }
 
-    private async Task ReconcileLoopAsync(Reconciler reconciler, BackendSettings settings, PeerLease own, Underlay underlay,
-        PhysicalAddressHolder mac, NetworkConfig config, Lease lease, CancellationToken ct)
+    private async Task ReconcileLoopAsync(IReadOnlyList<DataPathStack> stacks, NetworkConfig config, LeaseManager manager, CancellationToken ct)
     {
-        HashSet<string> reported = new(StringComparer.Ordinal);
+        Dictionary<DataPathStack, HashSet<string>> reported = stacks.ToDictionary(s => s, _ => new HashSet<string>(StringComparer.Ordinal));
         SubnetEnv? written = null;
+        long nextFull = 0; // a full pass is due now
+        long? failingSince = null;
         while (!ct.IsCancellationRequested)
         {
-            Volatile.Write(ref _lastLoopTicks, Stopwatch.GetTimestamp());
-            List<PeerLease> peers;
+            long now = Stopwatch.GetTimestamp();
+            Volatile.Write(ref _lastLoopTicks, now);
+            CheckLease(manager);
+            Lease[] peers;
             bool ready;
             lock (_peersGate)
             {
                 ready = _haveSnapshot;
-                peers = _peers.Values.Select(_peerLeases.Convert).OfType<PeerLease>().ToList();
+                peers = [.. _peers.Values];
             }
             TimeSpan wait = _options.ResyncPeriod;
             if (ready)
             {
-                KernelPlan plan = settings.Kind == BackendKind.Vxlan
-                    ? VxlanBackend.Plan(settings, own, peers, underlay, mac.Value)
-                    : HostGwBackend.Plan(settings, own, peers, underlay);
-                ReconcileResult result = reconciler.Reconcile(plan);
-                _metrics.RecordReconcile(plan.PeerCount, plan.ObjectCount, plan.Problems.Count(p => p.Severity != ProblemSeverity.Info),
-                    result.Duration, result.Errors.Count, result.DriftRepairs);
-                Report(plan, result, reported);
-                if (result.DeviceMac is not null && mac.Value is not null && !result.DeviceMac.Equals(mac.Value))
+                // Events (and the bursts they come in: all of them since the last pass, coalesced by the
+                // wake channel) get a delta; the resync period, start-up and failures get a full pass.
+                // (A little early counts: the timer that ends the wait below may fire a hair before nextFull.)
+                bool full = now + (Stopwatch.Frequency / 100) >= nextFull;
+                if (full)
                 {
-                    _log.LogWarning("Device MAC {Actual} differs from the stable VtepMAC {Expected}; resetting it next pass", result.DeviceMac.ToColonString(), mac.Value.ToColonString());
+                    nextFull = now + (long)(_options.ResyncPeriod.TotalSeconds * Stopwatch.Frequency);
                 }
-                if (result.Converged || (result.DeviceAction is DeviceAction.None or DeviceAction.Update && written is not null))
+                List<StackPass> passes = new(stacks.Count);
+                foreach (DataPathStack stack in stacks)
                 {
-                    SubnetEnv env = new()
+                    StackPass pass = stack.Run(peers, full);
+                    if (pass.Result.Mode == ReconcileMode.Delta && !pass.Result.Converged)
                     {
-                        Networks = config.Network is IPNetwork n ? [n] : [],
-                        Subnet = Twill.Core.InterfaceAddress.FirstHost(own.Subnet),
-                        Mtu = plan.Device?.Mtu ?? underlay.Mtu,
-                        IpMasq = _options.IpMasq,
-                    };
+                        // The kernel is not what the last plan left (a device deleted by hand, say): read it.
+                        _log.LogWarning("{Stack}: applying a lease change failed ({Count} errors, first: {Error}); running a full reconcile",
+                            stack.Name, pass.Result.Errors.Count, pass.Result.Errors[0]);
+                        Record(pass);
+                        pass = stack.Run(peers, full: true);
+                    }
+                    Record(pass);
+                    Report(stack, pass.Plan, pass.Result, reported[stack]);
+                    passes.Add(pass);
+                }
+                RecordTotals(passes);
+                bool converged = passes.TrueForAll(p => p.Result.Converged);
+                // subnet.env waits for a clean pass; once written, it stays valid unless a device is (re)created.
+                bool envValid = converged || (written is not null && passes.TrueForAll(p => p.Result.DeviceAction is DeviceAction.None or DeviceAction.Update));
+                if (envValid)
+                {
+                    SubnetEnv env = BuildSubnetEnv(config, stacks);
                     if (written is null || env.Format() != written.Format())
                     {
                         WriteSubnetEnv(env);
                         written = env;
-                        _metrics.Ready = true;
-                        _log.LogInformation("Data path ready: {Peers} peers, {Objects} kernel objects; wrote {SubnetFile}", plan.PeerCount, plan.ObjectCount, _options.SubnetFile);
+                        _log.LogInformation("Data path ready: {Peers} peers, {Objects} kernel objects; wrote {SubnetFile}",
+                            passes.Max(p => p.Plan.PeerCount), passes.Sum(p => p.Plan.ObjectCount), _options.SubnetFile);
                     }
+                }
+                if (converged)
+                {
+                    failingSince = null;
+                    _metrics.Readiness.SetDataPath(written is null ? Readiness.NotProgrammed : null);
                 }
                 else
                 {
+                    failingSince ??= now;
+                    TimeSpan failing = Stopwatch.GetElapsedTime(failingSince.Value);
+                    // One failed pass is retried at once; errors that outlast a resync period mean the
+                    // data path is not what it should be, and the node says so.
+                    if (written is null || failing >= _options.ResyncPeriod)
+                    {
+                        string first = passes.SelectMany(p => p.Result.Errors).FirstOrDefault() ?? "unknown error";
+                        _metrics.Readiness.SetDataPath(string.Create(CultureInfo.InvariantCulture,
+                            $"data path not converged: reconcile failing for {failing.TotalSeconds:F0} s: {first}"));
+                    }
                     wait = TimeSpan.FromSeconds(1); // retry soon: something failed
+                }
+                if (converged)
+                {
+                    wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), nextFull);
+                    if (wait < TimeSpan.Zero)
+                    {
+                        wait = TimeSpan.Zero;
+                    }
                 }
             }
             using CancellationTokenSource timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -212,14 +268,85 @@ public sealed class NodeAgent
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                // The resync period elapsed: reconcile anyway (drift repair).
+                // The resync period elapsed (or a retry is due): the next pass is a full one.
             }
         }
         ct.ThrowIfCancellationRequested();
     }
 
-    private void Report(KernelPlan plan, ReconcileResult result, HashSet<string> reported)
+    /// <summary>The lease must still be valid; a renewal that keeps failing lets it expire, and the node is then not ready.</summary>
+    private void CheckLease(LeaseManager manager)
     {
+        Lease? current = manager.Current;
+        if (current is null)
+        {
+            _metrics.Readiness.SetLease("no lease: it was released or lost");
+        }
+        else if (current.Expiration <= DateTimeOffset.UtcNow)
+        {
+            _metrics.Readiness.SetLease($"lease {current.Key} expired at {current.Expiration:u}: renewing it keeps failing");
+        }
+        else
+        {
+            _metrics.Readiness.SetLease(null);
+        }
+    }
+
+    private void Record(StackPass pass)
+    {
+        ReconcileResult r = pass.Result;
+        _metrics.RecordPhases(r.Mode, pass.PlanTime, r.ReadTime, r.DiffTime, r.ApplyTime);
+        _log.LogDebug("{Stack}: {Mode} pass: plan {PlanMs} ms, read {ReadMs} ms, diff {DiffMs} ms, apply {ApplyMs} ms; {Applied} changes, {Errors} errors; {Gen0} gen0 collections so far",
+            pass.Stack.Name, r.Mode, Ms(pass.PlanTime), Ms(r.ReadTime), Ms(r.DiffTime), Ms(r.ApplyTime), r.Applied, r.Errors.Count, GC.CollectionCount(0));
+        if (r.Mode == ReconcileMode.Full && _log.IsEnabled(LogLevel.Debug))
+        {
+            GCMemoryInfo gc = GC.GetGCMemoryInfo();
+            _log.LogDebug("Memory: resident {ResidentMb} MB, GC heap {HeapMb} MB, committed {CommittedMb} MB, {Collections} gen0/{Gen1} gen1/{Gen2} gen2 collections",
+                Mb(Environment.WorkingSet), Mb(gc.HeapSizeBytes), Mb(gc.TotalCommittedBytes), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        }
+    }
+
+    private static string Mb(long bytes) => (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture);
+
+    private static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("F2", CultureInfo.InvariantCulture);
+
+    private void RecordTotals(List<StackPass> passes)
+    {
+        TimeSpan duration = TimeSpan.Zero;
+        foreach (StackPass p in passes)
+        {
+            duration += p.PlanTime + p.Result.Duration;
+        }
+        _metrics.RecordReconcile(passes.Max(p => p.Plan.PeerCount), passes.Sum(p => p.Plan.ObjectCount),
+            passes.Sum(p => p.Plan.Problems.Count(x => x.Severity != ProblemSeverity.Info)),
+            duration, passes.Sum(p => p.Result.Errors.Count), passes.Sum(p => p.Result.DriftRepairs));
+    }
+
+    /// <summary>
+    /// subnet.env from the stacks: each family's stack gives its FLANNEL_*SUBNET line; FLANNEL_MTU is the
+    /// smallest device MTU of all stacks, so a dual-stack pod's one MTU fits both tunnels.
+    /// </summary>
+    private SubnetEnv BuildSubnetEnv(NetworkConfig config, IReadOnlyList<DataPathStack> stacks)
+    {
+        DataPathStack? v4 = stacks.FirstOrDefault(s => s.Own.Subnet.BaseAddress.AddressFamily == AddressFamily.InterNetwork);
+        DataPathStack? v6 = stacks.FirstOrDefault(s => s.Own.Subnet.BaseAddress.AddressFamily == AddressFamily.InterNetworkV6);
+        return new SubnetEnv
+        {
+            Networks = v4 is not null && config.Network is IPNetwork n ? [n] : [],
+            Subnet = v4 is null ? null : Twill.Core.InterfaceAddress.FirstHost(v4.Own.Subnet),
+            IPv6Networks = v6 is not null && config.IPv6Network is IPNetwork n6 ? [n6] : [],
+            IPv6Subnet = v6 is null ? null : Twill.Core.InterfaceAddress.FirstHost(v6.Own.Subnet),
+            Mtu = stacks.Min(s => s.LastPlan?.Device?.Mtu ?? s.Underlay.Mtu),
+            IpMasq = _options.IpMasq,
+        };
+    }
+
+    private void Report(DataPathStack stack, KernelPlan plan, ReconcileResult result, HashSet<string> reported)
+    {
+        if (result.DeviceMac is not null && stack.VtepMac is not null && !result.DeviceMac.Equals(stack.VtepMac))
+        {
+            _log.LogWarning("Device MAC {Actual} differs from the stable VtepMAC {Expected}; resetting it next pass", result.DeviceMac.ToColonString(), stack.VtepMac.ToColonString());
+        }
         HashSet<string> now = new(StringComparer.Ordinal);
         foreach (PlanProblem problem in plan.Problems)
         {
@@ -274,7 +401,7 @@ public sealed class NodeAgent
             return null;
         }
         NodeFirewall firewall = new(
-            new NodeFirewallConfig(config.Network, lease.Subnets.IPv4, IpMasq: _options.IpMasq, Forward: _options.IptablesForwardRules),
+            DualStack.FirewallConfig(config, lease, _options.IpMasq, _options.IptablesForwardRules),
             new ProcessFirewallRunner(Path.Combine(_options.StateDir, "firewall.lock")),
             config.EnableNFTables ? NodeFirewallBackend.Nftables : NodeFirewallBackend.Iptables);
         try
@@ -324,22 +451,25 @@ public sealed class NodeAgent
         if (_options.CleanupDatapath)
         {
             using RtnlConnection rtnl = RtnlConnection.Open();
-            RtnlKernelPort port = new(rtnl);
-            KernelState state = port.Read(null);
-            IReadOnlyList<string?> results = port.Apply(state.Routes.Select(r => new KernelChange(ChangeKind.DeleteRoute, r)).ToList());
-            foreach (ObservedDevice device in state.Devices)
+            foreach (AddressFamily family in (AddressFamily[])[AddressFamily.InterNetwork, AddressFamily.InterNetworkV6])
             {
-                port.DeleteDevice(device.Name);
+                RtnlKernelPort port = new(rtnl, family);
+                KernelState state = port.Read(null);
+                IReadOnlyList<string?> results = port.Apply(state.Routes.Select(r => new KernelChange(ChangeKind.DeleteRoute, r)).ToList());
+                foreach (ObservedDevice device in state.Devices)
+                {
+                    port.DeleteDevice(device.Name);
+                }
+                int failed = results.Count(r => r is not null);
+                _log.LogInformation("Removed {Devices} {Family} devices and {Routes} routes", state.Devices.Count, DualStack.Name(family), state.Routes.Count - failed);
+                code = failed > 0 ? 1 : code;
             }
-            int failed = results.Count(r => r is not null);
-            _log.LogInformation("Removed {Devices} devices and {Routes} routes", state.Devices.Count, state.Routes.Count - failed);
-            code = failed > 0 ? 1 : code;
         }
         return code;
     }
 
     /// <summary>The store the options name; an etcd store's watch breaks go to the log, or an outage would pass unseen.</summary>
-    internal static ILeaseStore CreateStore(AgentOptions options, ILogger log) => options.Store switch
+    internal static ILeaseStore CreateStore(AgentOptions options, ILogger log, Action<string>? watchProblem = null) => options.Store switch
     {
         StoreKind.Etcd => new EtcdLeaseStore(new EtcdLeaseStoreOptions
         {
@@ -352,7 +482,11 @@ public sealed class NodeAgent
             Password = options.EtcdPassword,
         })
         {
-            WatchProblem = problem => log.LogWarning("Lease watch: {Problem}", problem),
+            WatchProblem = problem =>
+            {
+                log.LogWarning("Lease watch: {Problem}", problem);
+                watchProblem?.Invoke(problem);
+            },
         },
         _ => new FileLeaseStore(options.StoreDir),
     };
@@ -410,10 +544,4 @@ public sealed class NodeAgent
         HostGwBackendConfig => new BackendSettings { Kind = BackendKind.HostGw },
         _ => throw new NotSupportedException($"Backend.Type '{backend.Type}' is not supported by Twill (supported: vxlan, host-gw)"),
     };
-
-    /// <summary>The stable VtepMAC (null for host-gw).</summary>
-    private sealed class PhysicalAddressHolder(System.Net.NetworkInformation.PhysicalAddress? value)
-    {
-        public System.Net.NetworkInformation.PhysicalAddress? Value { get; } = value;
-    }
 }

@@ -1,5 +1,4 @@
 using System.Net.NetworkInformation;
-using System.Security.Cryptography;
 using Twill.Backends;
 
 namespace Twill.Agent;
@@ -38,7 +37,12 @@ public static class VtepMacState
     /// <summary>A random MAC with the locally-administered bit set and the multicast bit clear.</summary>
     public static PhysicalAddress Random()
     {
-        byte[] bytes = RandomNumberGenerator.GetBytes(6);
+        // The kernel's random source, read directly: RandomNumberGenerator would load OpenSSL (~4 MB resident) for six bytes.
+        byte[] bytes = new byte[6];
+        using (FileStream urandom = File.OpenRead("/dev/urandom"))
+        {
+            urandom.ReadExactly(bytes);
+        }
         bytes[0] = (byte)((bytes[0] & 0xFE) | 0x02);
         return new PhysicalAddress(bytes);
     }

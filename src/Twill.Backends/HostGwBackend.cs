@@ -4,7 +4,8 @@ namespace Twill.Backends;
 /// The host-gw backend as a pure function: per peer <c>ip route replace &lt;peer subnet&gt; via
 /// &lt;peer public IP&gt; dev &lt;underlay&gt; proto twill</c>. It only works when every node shares one L2
 /// segment; a peer outside the underlay's on-link subnet is reported by name instead of silently
-/// getting a route the kernel would refuse or misroute.
+/// getting a route the kernel would refuse or misroute. One plan per family: the IPv6 plan routes
+/// each peer's IPv6 subnet via its <c>PublicIPv6</c> over the underlay's IPv6 address.
 /// </summary>
 public static class HostGwBackend
 {
@@ -14,6 +15,7 @@ public static class HostGwBackend
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(own);
         ArgumentNullException.ThrowIfNull(underlay);
+        PeerChecks.RequireOneFamily(own, underlay);
         List<PlanProblem> problems = [];
         List<PlannedRoute> routes = [];
         foreach (PeerLease peer in PeerChecks.Admissible(own, peers, problems))

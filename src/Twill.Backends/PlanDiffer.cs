@@ -42,8 +42,11 @@ public static class PlanDiffer
         }
         HashSet<System.Net.IPNetwork> wantRouteKeys = [.. desired.Routes.Select(r => r.Destination)];
 
-        Dictionary<(string, System.Net.IPAddress), PlannedNeighbour> hadNeighbours = haveNeighbours
-            .GroupBy(n => (n.Device, n.Address)).ToDictionary(g => g.Key, g => g.First());
+        Dictionary<(string, System.Net.IPAddress), PlannedNeighbour> hadNeighbours = [];
+        foreach (PlannedNeighbour n in haveNeighbours)
+        {
+            hadNeighbours.TryAdd((n.Device, n.Address), n); // the first of duplicates, as GroupBy/First kept
+        }
         HashSet<(string, System.Net.IPAddress)> wantNeighbourKeys = [.. desired.Neighbours.Select(n => (n.Device, n.Address))];
 
         // FDB entries are keyed by (device, MAC, destination): a vxlan MAC can have several remotes
@@ -65,6 +68,109 @@ public static class PlanDiffer
             PutFdb = desired.Fdb.Where(f => !hadFdb.Contains(f)).ToList(),
             DeleteFdb = hadFdb.Where(f => !wantFdb.Contains(f)).ToList(),
         };
+    }
+
+    /// <summary>
+    /// The difference between two plans, for a kernel known to hold exactly <paramref name="applied"/>
+    /// (the last plan applied without error): what a lease event changes, without reading the kernel.
+    /// Objects are keyed as in <see cref="Diff"/>, so applying the result has the same effect a full
+    /// diff against that kernel would. Devices are not compared: plans whose devices differ need
+    /// <see cref="Diff"/> against the kernel (the caller checks <see cref="SameDevice"/>).
+    /// </summary>
+    /// <remarks>
+    /// Plans list peers in key order and hold one object per key (admission drops overlapping subnets
+    /// and shared VtepMACs), so an event that changes a few peers leaves long runs of equal objects at
+    /// the same places in both lists. The common head and tail are skipped by comparing objects in
+    /// place; only the window between them is keyed. An event at 5,000 peers then costs comparisons,
+    /// not hashing and indexing 15,000 objects. (A key found in the window cannot also be in the head
+    /// or tail of the other plan: the equal object there would carry the same key twice in one plan.)
+    /// </remarks>
+    public static PlanDiff Delta(KernelPlan desired, KernelPlan applied)
+    {
+        ArgumentNullException.ThrowIfNull(desired);
+        ArgumentNullException.ThrowIfNull(applied);
+        if (!SameDevice(desired, applied))
+        {
+            throw new ArgumentException($"plans differ in their device ({applied.Device?.ToString() ?? "none"} -> {desired.Device?.ToString() ?? "none"}); a delta cannot change devices", nameof(desired));
+        }
+        string? dev = desired.Device?.Name;
+        List<PlannedAddress> addAddresses = [], deleteAddresses = [];
+        List<PlannedRoute> putRoutes = [], deleteRoutes = [];
+        List<PlannedNeighbour> putNeighbours = [], deleteNeighbours = [];
+        List<PlannedFdb> putFdb = [], deleteFdb = [];
+        Window(desired.Addresses, applied.Addresses, a => a, addAddresses, deleteAddresses);
+        deleteAddresses.RemoveAll(a => a.Device != dev);
+        Window(desired.Routes, applied.Routes, r => r.Destination, putRoutes, deleteRoutes);
+        Window(desired.Neighbours, applied.Neighbours, n => (n.Device, n.Address), putNeighbours, deleteNeighbours);
+        Window(desired.Fdb, applied.Fdb, f => f, putFdb, deleteFdb);
+        return new PlanDiff
+        {
+            AddAddresses = addAddresses,
+            DeleteAddresses = deleteAddresses,
+            PutRoutes = putRoutes,
+            DeleteRoutes = deleteRoutes,
+            PutNeighbours = putNeighbours,
+            DeleteNeighbours = deleteNeighbours,
+            PutFdb = putFdb,
+            DeleteFdb = deleteFdb,
+        };
+    }
+
+    /// <summary>
+    /// One kind of object: skips the equal head and tail, then keys the window in between. Puts the
+    /// wanted objects that are new or differ from the held one of their key; deletes held objects whose
+    /// key is no longer wanted.
+    /// </summary>
+    private static void Window<T, TKey>(IReadOnlyList<T> want, IReadOnlyList<T> had, Func<T, TKey> key, List<T> put, List<T> delete)
+        where T : class, IEquatable<T>
+        where TKey : notnull
+    {
+        int head = 0;
+        int wantEnd = want.Count, hadEnd = had.Count;
+        while (head < wantEnd && head < hadEnd && want[head].Equals(had[head]))
+        {
+            head++;
+        }
+        while (wantEnd > head && hadEnd > head && want[wantEnd - 1].Equals(had[hadEnd - 1]))
+        {
+            wantEnd--;
+            hadEnd--;
+        }
+        if (head == wantEnd && head == hadEnd)
+        {
+            return;
+        }
+        Dictionary<TKey, T> held = new(hadEnd - head);
+        for (int i = head; i < hadEnd; i++)
+        {
+            held.TryAdd(key(had[i]), had[i]);
+        }
+        HashSet<TKey> wanted = new(wantEnd - head);
+        for (int i = head; i < wantEnd; i++)
+        {
+            T w = want[i];
+            TKey k = key(w);
+            wanted.Add(k);
+            if (!held.TryGetValue(k, out T? h) || !h.Equals(w))
+            {
+                put.Add(w);
+            }
+        }
+        foreach ((TKey k, T h) in held)
+        {
+            if (!wanted.Contains(k))
+            {
+                delete.Add(h);
+            }
+        }
+    }
+
+    /// <summary>True when both plans want the same device (or both none): a delta between them is possible.</summary>
+    public static bool SameDevice(KernelPlan a, KernelPlan b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        return Equals(a.Device, b.Device);
     }
 
     private static (DeviceAction, string?) CompareDevice(PlannedDevice want, ObservedDevice? have)

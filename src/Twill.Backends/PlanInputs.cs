@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
+using System.Net.Sockets;
 
 namespace Twill.Backends;
 
@@ -31,6 +33,19 @@ public sealed record BackendSettings
     /// <summary>Encapsulation overhead of VXLAN over IPv4 (outer IP 20 + UDP 8 + VXLAN 8 + inner Ethernet 14).</summary>
     public const int VxlanOverhead = 50;
 
+    /// <summary>
+    /// Encapsulation overhead of VXLAN over IPv6 (outer IPv6 40 + UDP 8 + VXLAN 8 + inner Ethernet 14).
+    /// Flannel subtracts 50 for both families; the kernel then caps an IPv6 device at underlay − 70
+    /// anyway, so planning 70 keeps the plan equal to what the kernel accepts.
+    /// </summary>
+    public const int VxlanOverheadV6 = 70;
+
+    /// <summary>Prefix of Flannel's IPv4 VXLAN device names (<c>flannel.&lt;VNI&gt;</c>).</summary>
+    public const string DevicePrefix = "flannel.";
+
+    /// <summary>Prefix of Flannel's IPv6 VXLAN device names (<c>flannel-v6.&lt;VNI&gt;</c>).</summary>
+    public const string DevicePrefixV6 = "flannel-v6.";
+
     public BackendKind Kind { get; init; } = BackendKind.Vxlan;
 
     /// <summary>Backend.VNI.</summary>
@@ -54,8 +69,24 @@ public sealed record BackendSettings
     /// <summary>The UDP port packets really go to.</summary>
     public int EffectivePort => Port == 0 ? LinuxDefaultPort : Port;
 
-    /// <summary>Flannel's device name for this VNI.</summary>
-    public string DeviceName => "flannel." + Vni.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>Flannel's IPv4 device name for this VNI.</summary>
+    public string DeviceName => DeviceNameFor(AddressFamily.InterNetwork);
+
+    /// <summary>Flannel's device name for this VNI and family: <c>flannel.VNI</c> or <c>flannel-v6.VNI</c>.</summary>
+    public string DeviceNameFor(AddressFamily family) =>
+        DevicePrefixFor(family) + Vni.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The device name prefix Twill owns for a family.</summary>
+    public static string DevicePrefixFor(AddressFamily family) => family switch
+    {
+        AddressFamily.InterNetwork => DevicePrefix,
+        AddressFamily.InterNetworkV6 => DevicePrefixV6,
+        _ => throw new ArgumentOutOfRangeException(nameof(family), family, "address family must be InterNetwork or InterNetworkV6"),
+    };
+
+    /// <summary>The overlay MTU over an underlay of <paramref name="underlayMtu"/>: Backend.MTU, else underlay − overhead of the family.</summary>
+    public int OverlayMtu(AddressFamily family, int underlayMtu) =>
+        Mtu ?? underlayMtu - (family == AddressFamily.InterNetworkV6 ? VxlanOverheadV6 : VxlanOverhead);
 }
 
 /// <summary>The node's underlay interface (Flannel's "external interface").</summary>
@@ -64,7 +95,12 @@ public sealed record BackendSettings
 /// <param name="Mtu">Its MTU; the overlay's is 50 less.</param>
 /// <param name="Address">Its address, the VXLAN source address (Flannel's IfaceAddr).</param>
 /// <param name="OnLink">The on-link subnet of that address: peers inside it are on our L2 segment.</param>
-public sealed record Underlay(int Index, string Name, int Mtu, IPAddress Address, IPNetwork OnLink);
+/// <remarks>A dual-stack node has two: one per family, on the same interface (Flannel requires that).</remarks>
+public sealed record Underlay(int Index, string Name, int Mtu, IPAddress Address, IPNetwork OnLink)
+{
+    /// <summary>The family of the underlay address: VXLAN of that family runs over it.</summary>
+    public AddressFamily Family => Address.AddressFamily;
+}
 
 /// <summary>Operating system of a peer, as far as we can tell (see <see cref="PeerLease.Os"/>).</summary>
 public enum PeerOs
@@ -85,17 +121,22 @@ public sealed record PeerLease
     /// <summary>The lease key, e.g. <c>10.244.3.0-24</c>: how problems name the peer.</summary>
     public required string Key { get; init; }
 
+    /// <summary>The pod subnet of the plan's family (a dual-stack lease gives one PeerLease per family).</summary>
     public required IPNetwork Subnet { get; init; }
 
+    /// <summary>
+    /// The public address of the same family (PublicIP or PublicIPv6); <c>::</c> or 0.0.0.0 when the
+    /// lease has none for this family (the plan then reports the peer instead of routing it).
+    /// </summary>
     public required IPAddress PublicIP { get; init; }
 
     /// <summary>BackendType of the lease ("vxlan", "host-gw").</summary>
     public string BackendType { get; init; } = "vxlan";
 
-    /// <summary>BackendData.VNI; null when the peer published none (host-gw).</summary>
+    /// <summary>BackendData.VNI (BackendV6Data.VNI for the IPv6 family); null when the peer published none (host-gw).</summary>
     public int? Vni { get; init; }
 
-    /// <summary>BackendData.VtepMAC; null or empty while a Windows node waits for HNS to give it one.</summary>
+    /// <summary>BackendData.VtepMAC (BackendV6Data.VtepMAC for IPv6); null or empty while a Windows node waits for HNS to give it one.</summary>
     public PhysicalAddress? VtepMac { get; init; }
 
     /// <summary>
@@ -105,6 +146,9 @@ public sealed record PeerLease
     /// which HNS gives the DR MAC). See <see cref="PeerOsRule"/>.
     /// </summary>
     public PeerOs Os { get; init; }
+
+    /// <summary>The address family of <see cref="Subnet"/>: which data path (flannel.N or flannel-v6.N) plans this lease.</summary>
+    public AddressFamily Family => Subnet.BaseAddress.AddressFamily;
 
     /// <summary>True when the lease has no VtepMAC yet.</summary>
     public bool HasNoVtepMac => VtepMac is null || VtepMac.GetAddressBytes().Length == 0;

@@ -27,30 +27,106 @@ public sealed record ReconcileResult
     public bool Converged => Errors.Count == 0;
 
     public TimeSpan Duration { get; init; }
+
+    /// <summary>Full (kernel read and diffed) or delta (diffed against the last applied plan, no read).</summary>
+    public ReconcileMode Mode { get; init; }
+
+    /// <summary>Time spent reading the kernel (zero for a delta).</summary>
+    public TimeSpan ReadTime { get; init; }
+
+    /// <summary>Time spent diffing (plan against kernel, or plan against the last applied plan).</summary>
+    public TimeSpan DiffTime { get; init; }
+
+    /// <summary>Time spent changing the kernel (device and batch).</summary>
+    public TimeSpan ApplyTime { get; init; }
+}
+
+/// <summary>How a reconcile pass learned what the kernel holds.</summary>
+public enum ReconcileMode
+{
+    /// <summary>Read Twill's objects from the kernel and diffed the plan against them (start, resync, after errors, device changes).</summary>
+    Full,
+
+    /// <summary>Diffed the plan against the last plan applied without error; the kernel was not read (lease events).</summary>
+    Delta,
 }
 
 /// <summary>
-/// Brings a namespace's kernel to a plan: reads what Twill owns, diffs, applies only the difference.
-/// The same pass serves start-up (stale objects of vanished peers go), every lease event, and the
-/// periodic resync (a deleted route, neighbour, FDB entry or the whole device comes back). Failures
-/// of single objects are counted and logged by the caller; the next pass retries them.
+/// Brings a namespace's kernel to a plan, in one of two ways. A full pass (<see cref="Reconcile"/>)
+/// reads what Twill owns, diffs, applies only the difference: it serves start-up (stale objects of
+/// vanished peers go), the periodic resync (a deleted route, neighbour, FDB entry or the whole device
+/// comes back) and recovery after errors. A delta pass (<see cref="ApplyDelta"/>) serves lease events:
+/// reading thousands of kernel objects to learn about one peer is what made events slow, so it diffs
+/// the new plan against the last plan applied without error — the kernel held exactly that after the
+/// pass — and applies the difference in one batch. Anything a delta cannot know (drift since the last
+/// full pass) is the next resync's job. Failures of single objects are reported to the caller; after
+/// any failure the next pass is a full one.
 /// </summary>
 public sealed class Reconciler(IKernelPort kernel)
 {
     private KernelPlan? _lastPlan;
+    private KernelPlan? _applied;
+    private PhysicalAddress? _deviceMac;
 
-    /// <summary>Runs one pass.</summary>
+    /// <summary>
+    /// The last plan the kernel was brought to without error, or null when the kernel's state is not
+    /// known (nothing applied yet, or the last pass failed): then only a full pass is possible.
+    /// </summary>
+    public KernelPlan? Applied => _applied;
+
+    /// <summary>Forgets the applied plan, so the next pass is a full one (the caller saw the kernel change).</summary>
+    public void Forget() => _applied = null;
+
+    /// <summary>
+    /// Runs a delta pass when the kernel is known to hold the last applied plan and <paramref name="plan"/>
+    /// wants the same device; otherwise a full pass (<see cref="ReconcileResult.Mode"/> says which ran).
+    /// </summary>
+    public ReconcileResult ApplyDelta(KernelPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (_applied is not KernelPlan last || !PlanDiffer.SameDevice(plan, last))
+        {
+            return Reconcile(plan);
+        }
+        long start = Stopwatch.GetTimestamp();
+        PlanDiff diff = PlanDiffer.Delta(plan, last);
+        long diffed = Stopwatch.GetTimestamp();
+        List<string> errors = [];
+        int applied = ApplyChanges(diff, errors, 0);
+        long done = Stopwatch.GetTimestamp();
+        _lastPlan = plan;
+        _applied = errors.Count == 0 ? plan : null;
+        return new ReconcileResult
+        {
+            Mode = ReconcileMode.Delta,
+            Applied = applied,
+            Errors = errors,
+            DeviceMac = _deviceMac, // as the last full pass saw it; a delta leaves the device alone
+            Duration = Stopwatch.GetElapsedTime(start, done),
+            DiffTime = Stopwatch.GetElapsedTime(start, diffed),
+            ApplyTime = Stopwatch.GetElapsedTime(diffed, done),
+        };
+    }
+
+    /// <summary>Runs one full pass: read the kernel, diff, apply.</summary>
     public ReconcileResult Reconcile(KernelPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
         long start = Stopwatch.GetTimestamp();
         bool samePlan = _lastPlan is not null && SameObjects(_lastPlan, plan);
         _lastPlan = plan;
+        _applied = null;
         List<string> errors = [];
         string? deviceName = plan.Device?.Name;
+        Phases phases = new();
 
+        long t = Stopwatch.GetTimestamp();
         KernelState state = kernel.Read(deviceName);
+        phases.Read += Stopwatch.GetElapsedTime(t);
+        t = Stopwatch.GetTimestamp();
         PlanDiff diff = PlanDiffer.Diff(plan, state);
+        phases.Diff += Stopwatch.GetElapsedTime(t);
+        t = Stopwatch.GetTimestamp();
         DeviceAction deviceAction = diff.DeviceAction;
         string? deviceReason = diff.DeviceReason;
         int deviceChanges = 0;
@@ -73,20 +149,41 @@ public sealed class Reconciler(IKernelPort kernel)
                 _ => Try(errors, $"update {device.Name} ({diff.DeviceReason})", () => kernel.UpdateDevice(device.Name, device.Mtu, device.Mac)),
             };
             deviceChanges++;
+            phases.Apply += Stopwatch.GetElapsedTime(t);
             if (!ok)
             {
-                return Finish(deviceAction, deviceReason, 0, errors, samePlan, start, null);
+                return Finish(deviceAction, deviceReason, 0, errors, samePlan, start, null, phases, plan);
             }
             // Read again: the device is new or changed, and its MAC is verified against the plan only
             // now that it is up (udev may have given it another one).
+            t = Stopwatch.GetTimestamp();
             state = kernel.Read(deviceName);
+            phases.Read += Stopwatch.GetElapsedTime(t);
+            t = Stopwatch.GetTimestamp();
             diff = PlanDiffer.Diff(plan, state);
+            phases.Diff += Stopwatch.GetElapsedTime(t);
             if (diff.DeviceAction != DeviceAction.None)
             {
                 errors.Add($"device {device.Name} still differs from the plan after {deviceAction}: {diff.DeviceReason}");
             }
+            t = Stopwatch.GetTimestamp();
+        }
+        else
+        {
+            phases.Apply += Stopwatch.GetElapsedTime(t);
+            t = Stopwatch.GetTimestamp();
         }
 
+        int applied = ApplyChanges(diff, errors, deviceChanges);
+        phases.Apply += Stopwatch.GetElapsedTime(t);
+
+        PhysicalAddress? mac = plan.Device is null ? null : state.Devices.FirstOrDefault(d => d.Name == deviceName)?.Mac;
+        return Finish(deviceAction, deviceReason, applied, errors, samePlan, start, mac, phases, plan);
+    }
+
+    /// <summary>Applies a diff's object changes in one batch; returns how many succeeded (plus <paramref name="applied"/>).</summary>
+    private int ApplyChanges(PlanDiff diff, List<string> errors, int applied)
+    {
         // Deletes first (a replaced peer's old route must not linger), then the objects routes rely on.
         List<KernelChange> changes = new(diff.Count);
         changes.AddRange(diff.DeleteRoutes.Select(r => new KernelChange(ChangeKind.DeleteRoute, r)));
@@ -98,7 +195,6 @@ public sealed class Reconciler(IKernelPort kernel)
         changes.AddRange(diff.PutNeighbours.Select(n => new KernelChange(ChangeKind.PutNeighbour, n)));
         changes.AddRange(diff.PutRoutes.Select(r => new KernelChange(ChangeKind.PutRoute, r)));
 
-        int applied = deviceChanges;
         if (changes.Count > 0)
         {
             IReadOnlyList<string?> results;
@@ -124,15 +220,18 @@ public sealed class Reconciler(IKernelPort kernel)
             }
         }
 
-        PhysicalAddress? mac = plan.Device is null ? null : state.Devices.FirstOrDefault(d => d.Name == deviceName)?.Mac;
-        return Finish(deviceAction, deviceReason, applied, errors, samePlan, start, mac);
+        return applied;
     }
 
-    private static ReconcileResult Finish(DeviceAction action, string? reason, int applied, List<string> errors,
-        bool samePlan, long start, PhysicalAddress? mac)
+    private ReconcileResult Finish(DeviceAction action, string? reason, int applied, List<string> errors,
+        bool samePlan, long start, PhysicalAddress? mac, Phases phases, KernelPlan plan)
     {
+        // Only a clean pass makes the plan a model of the kernel that deltas may build on.
+        _applied = errors.Count == 0 ? plan : null;
+        _deviceMac = mac;
         return new ReconcileResult
         {
+            Mode = ReconcileMode.Full,
             DeviceAction = action,
             DeviceReason = reason,
             Applied = applied,
@@ -140,7 +239,18 @@ public sealed class Reconciler(IKernelPort kernel)
             DriftRepairs = samePlan ? applied : 0,
             DeviceMac = mac,
             Duration = Stopwatch.GetElapsedTime(start),
+            ReadTime = phases.Read,
+            DiffTime = phases.Diff,
+            ApplyTime = phases.Apply,
         };
+    }
+
+    /// <summary>Time per phase of a full pass.</summary>
+    private sealed class Phases
+    {
+        public TimeSpan Read { get; set; }
+        public TimeSpan Diff { get; set; }
+        public TimeSpan Apply { get; set; }
     }
 
     private static bool Try(List<string> errors, string what, Action action)

@@ -7,22 +7,45 @@ using Twill.Netlink;
 namespace Twill.Backends;
 
 /// <summary>
-/// <see cref="IKernelPort"/> over rtnetlink, in the namespace the connection was opened in. Twill's
-/// objects are: VXLAN devices named <c>flannel.*</c>; on the planned device, its addresses, its
-/// permanent neighbours and its FDB entries with a remote; in the main table, routes with protocol
-/// Twill. Nothing else is read, so nothing else can ever be deleted.
+/// <see cref="IKernelPort"/> over rtnetlink, in the namespace the connection was opened in, for one
+/// address family. Twill's objects of that family are: VXLAN devices named <c>flannel.*</c> (IPv4) or
+/// <c>flannel-v6.*</c> (IPv6); on the planned device, its addresses of the family (not the kernel's
+/// IPv6 link-local one), its permanent neighbours of the family (ARP or NDP entries) and its FDB
+/// entries with a remote; in the main table, routes of the family with protocol Twill. Nothing else is
+/// read, so nothing else can ever be deleted: the IPv4 and IPv6 reconcilers of a dual-stack node each
+/// see only their own objects and never remove each other's.
 /// </summary>
-public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
+public sealed class RtnlKernelPort : IKernelPort
 {
-    /// <summary>Prefix of the device names Twill (and Flannel) give VXLAN devices.</summary>
-    public const string DevicePrefix = "flannel.";
+    /// <summary>Prefix of the device names Twill (and Flannel) give IPv4 VXLAN devices.</summary>
+    public const string DevicePrefix = BackendSettings.DevicePrefix;
 
+    private readonly RtnlConnection _connection;
+    private readonly string _devicePrefix;
     private readonly Dictionary<string, int> _indexByName = new(StringComparer.Ordinal);
     private readonly Dictionary<int, string> _nameByIndex = [];
 
+    /// <summary>A port for the IPv4 data path (<c>flannel.*</c>, IPv4 routes and neighbours).</summary>
+    public RtnlKernelPort(RtnlConnection connection)
+        : this(connection, AddressFamily.InterNetwork)
+    {
+    }
+
+    /// <summary>A port for the data path of <paramref name="family"/>.</summary>
+    public RtnlKernelPort(RtnlConnection connection, AddressFamily family)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        _connection = connection;
+        _devicePrefix = BackendSettings.DevicePrefixFor(family);
+        Family = family;
+    }
+
+    /// <summary>The address family whose objects this port reads and changes.</summary>
+    public AddressFamily Family { get; }
+
     public KernelState Read(string? deviceName)
     {
-        IReadOnlyList<Link> links = connection.DumpLinks();
+        IReadOnlyList<Link> links = _connection.DumpLinks();
         _indexByName.Clear();
         _nameByIndex.Clear();
         List<ObservedDevice> devices = [];
@@ -30,7 +53,7 @@ public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
         {
             _indexByName[link.Name] = link.Index;
             _nameByIndex[link.Index] = link.Name;
-            if (link.Kind == "vxlan" && link.Vxlan is VxlanSpec v && link.Name.StartsWith(DevicePrefix, StringComparison.Ordinal))
+            if (link.Kind == "vxlan" && link.Vxlan is VxlanSpec v && link.Name.StartsWith(_devicePrefix, StringComparison.Ordinal))
             {
                 devices.Add(new ObservedDevice
                 {
@@ -54,11 +77,16 @@ public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
         List<PlannedFdb> fdb = [];
         if (deviceName is not null && _indexByName.TryGetValue(deviceName, out int index))
         {
-            foreach (IfAddress a in connection.DumpAddresses(AddressFamily.InterNetwork, index))
+            foreach (IfAddress a in _connection.DumpAddresses(Family, index))
             {
+                if (a.Index != index || a.Address.IsIPv6LinkLocal)
+                {
+                    // The kernel gives every IPv6 device an fe80:: address; it is not ours to remove.
+                    continue;
+                }
                 addresses.Add(new PlannedAddress(deviceName, a.Address, a.PrefixLength));
             }
-            foreach (Neighbour n in connection.DumpNeighbours(AddressFamily.InterNetwork, index))
+            foreach (Neighbour n in _connection.DumpNeighbours(Family, index))
             {
                 // Only permanent entries are ours; the kernel's own (incomplete, failed) come and go.
                 if ((n.State & NeighbourState.Permanent) != 0 && n.Mac is not null && n.Index == index)
@@ -66,9 +94,9 @@ public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
                     neighbours.Add(new PlannedNeighbour(deviceName, n.Address, n.Mac));
                 }
             }
-            foreach (FdbEntry f in connection.DumpFdb(index))
+            foreach (FdbEntry f in _connection.DumpFdb(index))
             {
-                if (f.Destination is not null && f.Index == index)
+                if (f.Destination is not null && f.Index == index && f.Destination.AddressFamily == Family)
                 {
                     fdb.Add(new PlannedFdb(deviceName, f.Mac, f.Destination));
                 }
@@ -76,16 +104,16 @@ public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
         }
 
         List<PlannedRoute> routes = [];
-        foreach (Route r in connection.DumpRoutes(AddressFamily.InterNetwork, RouteTable.Main, RouteProtocol.Twill))
+        foreach (Route r in _connection.DumpRoutes(Family, RouteTable.Main, RouteProtocol.Twill))
         {
-            if (r.Protocol != RouteProtocol.Twill || r.Table != RouteTable.Main)
+            if (r.Protocol != RouteProtocol.Twill || r.Table != RouteTable.Main || r.Destination.BaseAddress.AddressFamily != Family)
             {
                 continue;
             }
             string device = r.OutputIndex is int oif && _nameByIndex.TryGetValue(oif, out string? name)
                 ? name
                 : "if" + (r.OutputIndex ?? 0).ToString(CultureInfo.InvariantCulture);
-            routes.Add(new PlannedRoute(r.Destination, r.Gateway ?? IPAddress.Any, device, r.OnLink));
+            routes.Add(new PlannedRoute(r.Destination, r.Gateway ?? Unspecified, device, r.OnLink));
         }
 
         return new KernelState { Devices = devices, Addresses = addresses, Routes = routes, Neighbours = neighbours, Fdb = fdb };
@@ -94,7 +122,8 @@ public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
     public void CreateDevice(PlannedDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        Link link = connection.AddVxlan(new VxlanSpec
+        RequireFamily(device.Local, device);
+        Link link = _connection.AddVxlan(new VxlanSpec
         {
             Name = device.Name,
             Vni = device.Vni,
@@ -106,37 +135,37 @@ public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
             Mtu = device.Mtu,
             Mac = device.Mac,
         });
-        connection.SetLinkUp(link.Index);
+        _connection.SetLinkUp(link.Index);
         // Set the MAC again once up: udev/systemd (MACAddressPolicy=persistent|random) may have
         // rewritten it when the device appeared; the reconciler verifies it on its next read.
-        if (device.Mac is not null && !device.Mac.Equals(connection.GetLink(link.Index).Mac))
+        if (device.Mac is not null && !device.Mac.Equals(_connection.GetLink(link.Index).Mac))
         {
-            connection.SetMac(link.Index, device.Mac);
+            _connection.SetMac(link.Index, device.Mac);
         }
     }
 
     public void DeleteDevice(string name)
     {
-        if (connection.TryGetLink(name) is Link link)
+        if (_connection.TryGetLink(name) is Link link)
         {
-            connection.DeleteLink(link.Index);
+            _connection.DeleteLink(link.Index);
         }
     }
 
     public void UpdateDevice(string name, int mtu, PhysicalAddress? mac)
     {
-        Link link = connection.GetLink(name);
+        Link link = _connection.GetLink(name);
         if (link.Mtu != mtu)
         {
-            connection.SetMtu(link.Index, mtu);
+            _connection.SetMtu(link.Index, mtu);
         }
         if (mac is not null && !mac.Equals(link.Mac))
         {
-            connection.SetMac(link.Index, mac);
+            _connection.SetMac(link.Index, mac);
         }
         if (!link.IsUp)
         {
-            connection.SetLinkUp(link.Index);
+            _connection.SetLinkUp(link.Index);
         }
     }
 
@@ -145,10 +174,17 @@ public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
         ArgumentNullException.ThrowIfNull(changes);
         string?[] results = new string?[changes.Count];
         List<int> positions = new(changes.Count);
-        RtnlBatch batch = connection.CreateBatch();
+        RtnlBatch batch = _connection.CreateBatch();
         for (int i = 0; i < changes.Count; i++)
         {
             KernelChange change = changes[i];
+            if (FamilyOf(change.Target) is AddressFamily f && f != Family)
+            {
+                // A wiring bug (an IPv6 object handed to the IPv4 port): refuse it rather than let one
+                // family's reconciler touch the other's objects.
+                results[i] = $"{change} is {PeerChecks.FamilyName(f)}, this port handles {PeerChecks.FamilyName(Family)}";
+                continue;
+            }
             if (!TryQueue(batch, change))
             {
                 results[i] = $"device of {change.Target} does not exist";
@@ -176,7 +212,10 @@ public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
                 if (!TryIndex(a.Device, out int ai)) { return false; }
                 if (change.Kind == ChangeKind.AddAddress)
                 {
-                    batch.ReplaceAddress(ai, a.Address, a.PrefixLength);
+                    // IPv6: no DAD. The /128 on a VXLAN device with programmed FDB entries only has no
+                    // one to collide with, and a tentative address could not source node-to-pod traffic
+                    // for the second DAD takes.
+                    batch.ReplaceAddress(ai, a.Address, a.PrefixLength, noDad: a.Address.AddressFamily == AddressFamily.InterNetworkV6);
                 }
                 else
                 {
@@ -187,7 +226,7 @@ public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
                 if (!TryIndex(r.Device, out int ri)) { return false; }
                 Route route = new(r.Destination)
                 {
-                    Gateway = r.Gateway.Equals(IPAddress.Any) ? null : r.Gateway,
+                    Gateway = r.Gateway.Equals(IPAddress.Any) || r.Gateway.Equals(IPAddress.IPv6Any) ? null : r.Gateway,
                     OutputIndex = ri,
                     OnLink = r.OnLink,
                     Protocol = RouteProtocol.Twill,
@@ -231,6 +270,30 @@ public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
         }
     }
 
+    private IPAddress Unspecified => Family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+
+    private void RequireFamily(IPAddress local, PlannedDevice device)
+    {
+        if (local.AddressFamily != Family)
+        {
+            throw new ArgumentException($"device {device.Name}: local {local} is {PeerChecks.FamilyName(local.AddressFamily)}, this port handles {PeerChecks.FamilyName(Family)}", nameof(device));
+        }
+        if (!device.Name.StartsWith(_devicePrefix, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"device {device.Name}: name does not start with {_devicePrefix}, the {PeerChecks.FamilyName(Family)} prefix", nameof(device));
+        }
+    }
+
+    /// <summary>The family an object belongs to (FDB: of its remote, which follows the device's underlay).</summary>
+    private static AddressFamily? FamilyOf(object target) => target switch
+    {
+        PlannedAddress a => a.Address.AddressFamily,
+        PlannedRoute r => r.Destination.BaseAddress.AddressFamily,
+        PlannedNeighbour n => n.Address.AddressFamily,
+        PlannedFdb f => f.Destination.AddressFamily,
+        _ => null,
+    };
+
     private bool TryIndex(string device, out int index)
     {
         if (_indexByName.TryGetValue(device, out index))
@@ -241,7 +304,7 @@ public sealed class RtnlKernelPort(RtnlConnection connection) : IKernelPort
         {
             return true;
         }
-        if (connection.TryGetLink(device) is Link link)
+        if (_connection.TryGetLink(device) is Link link)
         {
             index = link.Index;
             _indexByName[device] = index;

@@ -1,12 +1,15 @@
 using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
+using System.Net.Sockets;
 
 namespace Twill.Backends;
 
 /// <summary>
-/// The VXLAN backend as a pure function. The device is Flannel's <c>flannel.&lt;VNI&gt;</c> (so Twill
-/// can take over a Flannel node); for each peer:
+/// The VXLAN backend as a pure function, for one address family. The device is Flannel's
+/// <c>flannel.&lt;VNI&gt;</c> for IPv4 and <c>flannel-v6.&lt;VNI&gt;</c> for IPv6 (so Twill can take over a
+/// Flannel node), local = the underlay address of that family; for each peer (IPv6: the peer's IPv6
+/// subnet, its <c>PublicIPv6</c> and the VtepMAC of its BackendV6Data; the neighbour is an NDP entry):
 /// <code>
 /// ip neigh replace  &lt;peer subnet&gt;.0 lladdr &lt;peer VtepMAC&gt; dev flannel.VNI nud permanent
 /// bridge fdb replace &lt;peer VtepMAC&gt; dev flannel.VNI dst &lt;peer public IP&gt; self permanent
@@ -28,7 +31,9 @@ public static class VxlanBackend
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(own);
         ArgumentNullException.ThrowIfNull(underlay);
-        string dev = settings.DeviceName;
+        PeerChecks.RequireOneFamily(own, underlay);
+        AddressFamily family = own.Family;
+        string dev = settings.DeviceNameFor(family);
         PlannedDevice device = new()
         {
             Name = dev,
@@ -38,7 +43,7 @@ public static class VxlanBackend
             Port = settings.EffectivePort,
             Gbp = settings.Gbp,
             Learning = settings.Learning,
-            Mtu = settings.Mtu ?? underlay.Mtu - BackendSettings.VxlanOverhead,
+            Mtu = settings.OverlayMtu(family, underlay.Mtu),
             Mac = vtepMac,
         };
         List<PlanProblem> problems = [];
@@ -101,7 +106,9 @@ public static class VxlanBackend
         return new KernelPlan
         {
             Device = device,
-            Addresses = [new PlannedAddress(dev, own.Subnet.BaseAddress, own.Subnet.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32)],
+            // A host address (/32, /128): no broadcast or prefix route on the device; it is only the
+            // source of node-to-pod traffic, as in Flannel.
+            Addresses = [new PlannedAddress(dev, own.Subnet.BaseAddress, family == AddressFamily.InterNetworkV6 ? 128 : 32)],
             Routes = routes,
             Neighbours = neighbours,
             Fdb = fdb,

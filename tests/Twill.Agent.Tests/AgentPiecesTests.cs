@@ -106,7 +106,7 @@ public class AgentPiecesTests
 
         string healthz = await Get(server.Endpoint, "/healthz");
         string readyBefore = await Get(server.Endpoint, "/readyz");
-        metrics.Ready = true;
+        metrics.Readiness.SetDataPath(null);
         string readyAfter = await Get(server.Endpoint, "/readyz");
         string prom = await Get(server.Endpoint, "/metrics");
 

@@ -21,7 +21,17 @@ internal sealed class InMemoryKernel : IKernelPort
 
     public int ApplyCalls { get; private set; }
 
-    public KernelState Read(string? deviceName) => new()
+    /// <summary>Kernel reads (dumps) so far: a delta pass must not read.</summary>
+    public int ReadCalls { get; private set; }
+
+    public KernelState Read(string? deviceName)
+    {
+        ReadCalls++;
+        return State(deviceName);
+    }
+
+    /// <summary>The state as Read returns it, without counting a read.</summary>
+    public KernelState State(string? deviceName) => new()
     {
         Devices = Devices.Values.ToList(),
         Addresses = Addresses.Where(a => a.Device == deviceName).ToList(),

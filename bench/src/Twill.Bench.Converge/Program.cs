@@ -1,19 +1,33 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Twill.Leases.Store;
 using Twill.Netlink;
 using Twill.Testing;
 
 // bench/converge: for N peers (leases in a file store, vxlan), the time from agent start to the kernel
 // holding every peer's route, beside ip -batch + bridge -batch programming the same objects; then the
-// latency from one added lease to its route (p50/p99); the agent's peak RSS. Everything lives in
-// throw-away namespaces. Throughput (iperf3 pod-to-pod vs node-to-node) is not measured here yet.
+// latency from one added lease to its route (p50/p99, the route seen by an rtnetlink monitor, so the
+// bench does not dump thousands of routes per probe) with the agent's own per-phase timings; the
+// agent's peak RSS; and pod-to-pod iperf3 throughput across two nodes over vxlan and host-gw, as a
+// ratio to node-to-node throughput on the same underlay in the same run. Everything lives in
+// throw-away namespaces.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
 int[] sizes = quick ? [100, 1000] : [100, 1000, 5000];
 int events = quick ? 50 : 200;
+// --peers N: only that size (investigating one figure); --no-throughput: skip the iperf3 part.
+int peersAt = Array.IndexOf(args, "--peers");
+if (peersAt >= 0 && peersAt + 1 < args.Length)
+{
+    sizes = [int.Parse(args[peersAt + 1], CultureInfo.InvariantCulture)];
+}
+bool throughput = !args.Contains("--no-throughput");
 string bin = Environment.GetEnvironmentVariable("TWILL_BIN") ?? Path.GetFullPath("out/bin/twill");
 if (!File.Exists(bin))
 {
@@ -21,25 +35,42 @@ if (!File.Exists(bin))
     return 2;
 }
 
+// A failure is caught here, so it unwinds through the finally blocks that delete namespaces and stop agents.
+try
+{
 Console.WriteLine($"{"peers",8} {"twill ms",10} {"ip-batch ms",12} {"ratio",7}");
 double lastRatio = 0, p50 = 0, p99 = 0, rssMb = 0;
+string phases = "";
 foreach (int n in sizes)
 {
-    (double twillMs, double p50n, double p99n, double rss) = RunAgent(n, n == sizes[^1] ? events : 0);
+    AgentRun run = RunAgent(n, n == sizes[^1] ? events : 0);
     double ipMs = RunIpBatch(n);
-    lastRatio = twillMs / ipMs;
-    Console.WriteLine($"{n,8} {twillMs,10:F1} {ipMs,12:F1} {lastRatio,7:F2}");
+    lastRatio = run.ConvergeMs / ipMs;
+    Console.WriteLine($"{n,8} {run.ConvergeMs,10:F1} {ipMs,12:F1} {lastRatio,7:F2}");
     if (n == sizes[^1])
     {
-        (p50, p99, rssMb) = (p50n, p99n, rss);
+        (p50, p99, rssMb, phases) = (run.P50, run.P99, run.RssMb, run.Phases);
     }
 }
 Console.WriteLine($"lease added -> route programmed over {events} events: p50 {p50:F1} ms, p99 {p99:F1} ms");
+Console.WriteLine($"agent's own time per event pass (median): {phases}");
 Console.WriteLine($"agent peak RSS at {sizes[^1]} peers: {rssMb:F1} MB");
-Console.WriteLine($"BENCH converge ratio_{sizes[^1]}={lastRatio:F2} event_p50_ms={p50:F1} event_p99_ms={p99:F1} rss_mb={rssMb:F1} peers={sizes[^1]}");
-return 0;
 
-(double, double, double, double) RunAgent(int n, int eventCount)
+int seconds = quick ? 1 : 3;
+
+double vxlanRatio = throughput ? Throughput("vxlan", """{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":1,"Port":4789}}""", seconds) : 0;
+double hostGwRatio = throughput ? Throughput("host-gw", """{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}""", seconds) : 0;
+
+Console.WriteLine($"BENCH converge ratio_{sizes[^1]}={lastRatio:F2} event_p50_ms={p50:F1} event_p99_ms={p99:F1} rss_mb={rssMb:F1} vxlan_tput_ratio={vxlanRatio:F2} hostgw_tput_ratio={hostGwRatio:F2} peers={sizes[^1]}");
+return 0;
+}
+catch (Exception e) when (e is InvalidOperationException or IOException or JsonException)
+{
+    Console.Error.WriteLine($"bench/converge: {e.Message}");
+    return 1;
+}
+
+AgentRun RunAgent(int n, int eventCount)
 {
     string dir = Directory.CreateTempSubdirectory("twill-bench-converge-").FullName;
     using TestNetns ns = new("bconv");
@@ -55,13 +86,50 @@ return 0;
         }
         using NetNs handle = NetNs.Open(ns.Path);
         using RtnlConnection rtnl = RtnlConnection.Open(handle);
+        using RtnlMonitor monitor = RtnlMonitor.Open(handle, RtnlGroups.Ipv4Routes);
+        using CancellationTokenSource stopMonitor = new();
+        ConcurrentDictionary<IPNetwork, long> seen = new();
+        Task watching = Task.Run(async () =>
+        {
+            await foreach (RtnlEvent e in monitor.ReadAllAsync(stopMonitor.Token))
+            {
+                if (e.Kind == RtnlEventKind.NewRoute && e.Route is Route r && r.Protocol == RouteProtocol.Twill)
+                {
+                    seen.TryAdd(r.Destination, Stopwatch.GetTimestamp());
+                }
+            }
+        });
         Stopwatch sw = Stopwatch.StartNew();
+        // Debug logs carry the agent's per-pass phase timings.
         agent = Process.Start(new ProcessStartInfo("nsenter", ["--net=" + ns.Path, bin, "agent", "--iface", "eth0", "--store", "file",
             "--store-dir", Path.Combine(dir, "store"), "--net-config-path", Path.Combine(dir, "net-conf.json"),
-            "--subnet-file", Path.Combine(dir, "subnet.env"), "--state-dir", dir, "--iptables-forward-rules=false", "--log-level", "warning"])
+            "--subnet-file", Path.Combine(dir, "subnet.env"), "--state-dir", dir, "--iptables-forward-rules=false",
+            "--log-level", eventCount > 0 ? "debug" : "warning"])
         { RedirectStandardError = true, UseShellExecute = false })!;
         StringBuilder errors = new();
-        agent.ErrorDataReceived += (_, e) => { lock (errors) { errors.AppendLine(e.Data); } };
+        List<string> passes = [];
+        // TWILL_BENCH_AGENT_LOG=FILE keeps the agent's whole log (memory lines, pass timings) for a closer look.
+        string? logPath = Environment.GetEnvironmentVariable("TWILL_BENCH_AGENT_LOG");
+        using StreamWriter? agentLog = logPath is null ? null : new StreamWriter(logPath, append: true) { AutoFlush = true };
+        agent.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+            if (agentLog is not null)
+            {
+                lock (agentLog) { agentLog.WriteLine(e.Data); }
+            }
+            if (e.Data.Contains("mode=Delta", StringComparison.Ordinal))
+            {
+                lock (passes) { passes.Add(e.Data); }
+            }
+            else if (!e.Data.Contains(" debug ", StringComparison.Ordinal))
+            {
+                lock (errors) { errors.AppendLine(e.Data); }
+            }
+        };
         agent.BeginErrorReadLine();
         while (Routes(rtnl) < n)
         {
@@ -73,20 +141,33 @@ return 0;
         }
         double converge = sw.Elapsed.TotalMilliseconds;
         List<double> latencies = [];
+        lock (passes) { passes.Clear(); }
         for (int e = 0; e < eventCount; e++)
         {
-            int target = Routes(rtnl) + 1;
-            Stopwatch ev = Stopwatch.StartNew();
+            IPNetwork subnet = IPNetwork.Parse(Peer(n + e).Subnet);
+            long start = Stopwatch.GetTimestamp();
             Put(store, n + e);
-            while (Routes(rtnl) < target)
+            long seenAt;
+            Stopwatch wait = Stopwatch.StartNew();
+            while (!seen.TryGetValue(subnet, out seenAt))
             {
+                if (agent.HasExited || wait.Elapsed > TimeSpan.FromSeconds(60))
+                {
+                    throw new InvalidOperationException($"route {subnet} not programmed: {errors}");
+                }
                 Thread.Sleep(1);
             }
-            latencies.Add(ev.Elapsed.TotalMilliseconds);
+            latencies.Add(Stopwatch.GetElapsedTime(start, seenAt).TotalMilliseconds);
         }
         double rss = PeakRssMb(agent.Id);
+        stopMonitor.Cancel();
         latencies.Sort();
-        return (converge, Pct(latencies, 0.50), Pct(latencies, 0.99), rss);
+        string phaseText;
+        lock (passes)
+        {
+            phaseText = PhaseMedians(passes);
+        }
+        return new AgentRun(converge, Pct(latencies, 0.50), Pct(latencies, 0.99), rss, phaseText);
     }
     finally
     {
@@ -98,6 +179,22 @@ return 0;
         agent?.Dispose();
         Directory.Delete(dir, true);
     }
+}
+
+static string PhaseMedians(List<string> lines)
+{
+    if (lines.Count == 0)
+    {
+        return "(no delta passes logged)";
+    }
+    StringBuilder sb = new();
+    foreach (string phase in (string[])["plan", "diff", "apply"])
+    {
+        Regex r = new($@"\b{phase}Ms=([0-9.]+)");
+        List<double> values = [.. lines.Select(l => r.Match(l)).Where(m => m.Success).Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Order()];
+        sb.Append($"{phase} {Pct(values, 0.5):F2} ms (p99 {Pct(values, 0.99):F2}), ");
+    }
+    return sb.Append($"{lines.Count} delta passes").ToString();
 }
 
 double RunIpBatch(int n)
@@ -128,6 +225,153 @@ double RunIpBatch(int n)
     {
         File.Delete(ipFile);
         File.Delete(brFile);
+    }
+}
+
+// Two nodes on a bridge underlay (192.0.2.0/24), an agent each, a pod each (a namespace on the node's
+// cni0 bridge); iperf3 pod 1 -> pod 2 against node 1 -> node 2, alternating, best of two each.
+double Throughput(string backend, string netConf, int seconds)
+{
+    string dir = Directory.CreateTempSubdirectory("twill-bench-tput-").FullName;
+    List<IDisposable> owned = [];
+    List<Process> agents = [];
+    T Own<T>(T d) where T : IDisposable
+    {
+        owned.Add(d);
+        return d;
+    }
+    try
+    {
+        File.WriteAllText(Path.Combine(dir, "net-conf.json"), netConf);
+        TestNetns sw = Own(new TestNetns("tsw"));
+        sw.Ip("link", "add", "br0", "type", "bridge");
+        sw.Ip("link", "set", "br0", "up");
+        List<TestNetns> nodes = [], pods = [];
+        for (int i = 1; i <= 2; i++)
+        {
+            TestNetns node = Own(new TestNetns("tn" + i));
+            sw.Ip("link", "add", "p" + i, "type", "veth", "peer", "name", "eth0", "netns", node.Name);
+            sw.Ip("link", "set", "p" + i, "master", "br0", "up");
+            node.Ip("addr", "add", $"192.0.2.{10 + i}/24", "dev", "eth0");
+            node.Ip("link", "set", "eth0", "up");
+            node.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1").EnsureSuccess("sysctl ip_forward");
+            nodes.Add(node);
+            string nodeDir = Path.Combine(dir, "node" + i);
+            Directory.CreateDirectory(nodeDir);
+            agents.Add(Process.Start(new ProcessStartInfo("nsenter", ["--net=" + node.Path, bin, "agent", "--iface", "eth0", "--store", "file",
+                "--store-dir", Path.Combine(dir, "store"), "--net-config-path", Path.Combine(dir, "net-conf.json"),
+                "--subnet-file", Path.Combine(nodeDir, "subnet.env"), "--state-dir", nodeDir, "--iptables-forward-rules=false", "--log-level", "warning"])
+            { UseShellExecute = false })!);
+        }
+        for (int i = 0; i < 2; i++)
+        {
+            string envFile = Path.Combine(dir, "node" + (i + 1), "subnet.env");
+            Stopwatch wait = Stopwatch.StartNew();
+            while (!File.Exists(envFile))
+            {
+                if (agents[i].HasExited || wait.Elapsed > TimeSpan.FromSeconds(60))
+                {
+                    throw new InvalidOperationException($"{backend}: agent {i + 1} wrote no subnet.env");
+                }
+                Thread.Sleep(50);
+            }
+            Twill.Core.SubnetEnv env = Twill.Core.SubnetEnv.Read(envFile);
+            Twill.Core.InterfaceAddress gw = env.Subnet!.Value;
+            string mtu = env.Mtu!.Value.ToString(CultureInfo.InvariantCulture);
+            TestNetns node = nodes[i];
+            node.Ip("link", "add", "cni0", "mtu", mtu, "type", "bridge");
+            node.Ip("addr", "add", gw.ToString(), "dev", "cni0");
+            node.Ip("link", "set", "cni0", "up");
+            TestNetns pod = Own(new TestNetns("tpod" + (i + 1)));
+            node.Ip("link", "add", "vp", "mtu", mtu, "type", "veth", "peer", "name", "eth0", "netns", pod.Name);
+            node.Ip("link", "set", "vp", "master", "cni0", "up");
+            byte[] b = gw.Address.GetAddressBytes();
+            b[3] = 2;
+            pod.Ip("addr", "add", $"{new IPAddress(b)}/{gw.PrefixLength}", "dev", "eth0");
+            pod.Ip("link", "set", "eth0", "up");
+            pod.Ip("route", "add", "default", "via", gw.Address.ToString());
+            pods.Add(pod);
+        }
+        string pod2 = pods[1].IpJson("-4", "addr", "show", "dev", "eth0")[0].GetProperty("addr_info")[0].GetProperty("local").GetString()!;
+        Stopwatch ready = Stopwatch.StartNew();
+        while (pods[0].Exec("ping", "-c", "1", "-W", "1", pod2).ExitCode != 0)
+        {
+            if (ready.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new InvalidOperationException($"{backend}: pod 1 cannot reach pod 2 ({pod2})");
+            }
+        }
+        double nodeBps = 0, podBps = 0;
+        for (int round = 0; round < 2; round++)
+        {
+            nodeBps = Math.Max(nodeBps, Iperf(nodes[1], nodes[0], "192.0.2.12", seconds));
+            podBps = Math.Max(podBps, Iperf(pods[1], pods[0], pod2, seconds));
+        }
+        double ratio = podBps / nodeBps;
+        Console.WriteLine($"{backend}: pod-to-pod {podBps / 1e9:F2} Gbit/s, node-to-node {nodeBps / 1e9:F2} Gbit/s, ratio {ratio:F2}");
+        return ratio;
+    }
+    finally
+    {
+        foreach (Process a in agents)
+        {
+            if (!a.HasExited)
+            {
+                a.Kill();
+                a.WaitForExit();
+            }
+            a.Dispose();
+        }
+        for (int i = owned.Count - 1; i >= 0; i--)
+        {
+            owned[i].Dispose();
+        }
+        Directory.Delete(dir, true);
+    }
+}
+
+// iperf3 from `client` to `server` (listening on `address`): received bits per second.
+static double Iperf(TestNetns server, TestNetns client, string address, int seconds)
+{
+    using Process listener = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", server.Name, "iperf3", "-s", "-1", "-B", address])
+    {
+        UseShellExecute = false,
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+    })!;
+    try
+    {
+        Tool.Result result = new(1, "", "not run");
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            // The server needs a moment to listen; a refused connection is retried.
+            result = client.Exec("iperf3", "-c", address, "-t", seconds.ToString(CultureInfo.InvariantCulture), "-J");
+            // iperf3 -J may exit 0 with only an "error" in its JSON: look at the text, not just the code.
+            if (!result.Stdout.Contains("unable to connect", StringComparison.Ordinal))
+            {
+                break;
+            }
+            Thread.Sleep(100);
+        }
+        if (result.ExitCode != 0)
+        {
+            string said = listener.HasExited ? listener.StandardOutput.ReadToEnd() + listener.StandardError.ReadToEnd() : "(server still running)";
+            throw new InvalidOperationException($"iperf3 to {address} failed: {result.Stdout}{result.Stderr}; server: {said}");
+        }
+        using JsonDocument doc = JsonDocument.Parse(result.Stdout);
+        if (!doc.RootElement.TryGetProperty("end", out JsonElement end) || !end.TryGetProperty("sum_received", out JsonElement received))
+        {
+            throw new InvalidOperationException($"iperf3 to {address} reported no result: {result.Stdout}{result.Stderr}");
+        }
+        return received.GetProperty("bits_per_second").GetDouble();
+    }
+    finally
+    {
+        if (!listener.HasExited)
+        {
+            listener.Kill();
+        }
+        listener.WaitForExit();
     }
 }
 
@@ -164,3 +408,5 @@ static double PeakRssMb(int pid)
 }
 
 static double Pct(List<double> sorted, double p) => sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+
+internal sealed record AgentRun(double ConvergeMs, double P50, double P99, double RssMb, string Phases);
