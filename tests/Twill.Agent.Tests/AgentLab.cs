@@ -6,10 +6,12 @@ using Twill.Testing;
 namespace Twill.Agent.Tests;
 
 /// <summary>
-/// Nodes as namespaces on one underlay bridge (a "switch" namespace, 192.0.2.0/24), each running a
-/// real agent process (<c>nsenter --net=... twill agent</c>) on a shared file store, and one pod per
-/// node (a namespace with a veth on the node's <c>cni0</c> bridge, <c>&lt;subnet&gt;.1/24</c>).
-/// Everything is removed on Dispose: agents (by PID), namespaces, the temp directory.
+/// Nodes as namespaces on one underlay bridge (a "switch" namespace; IPv4 192.0.2.0/24 and IPv6
+/// 2001:db8::/64, documentation ranges), each running a real agent process
+/// (<c>nsenter --net=... twill agent</c>) on a shared file store, and one pod per node (a namespace
+/// with a veth on the node's <c>cni0</c> bridge holding the gateway of each family subnet.env names:
+/// pods get <c>&lt;subnet&gt;.2</c> and <c>&lt;IPv6 subnet&gt;::2</c>). Everything is removed on
+/// Dispose: agents (by PID), namespaces, the temp directory.
 /// </summary>
 internal sealed class AgentLab : IDisposable
 {
@@ -31,8 +33,10 @@ internal sealed class AgentLab : IDisposable
                 Switch.Ip("link", "add", "p" + i, "type", "veth", "peer", "name", "eth0", "netns", node.Name);
                 Switch.Ip("link", "set", "p" + i, "master", "br0", "up");
                 node.Ip("addr", "add", $"192.0.2.{10 + i}/24", "dev", "eth0");
+                node.Ip("addr", "add", $"2001:db8::{10 + i}/64", "dev", "eth0", "nodad");
                 node.Ip("link", "set", "eth0", "up");
                 node.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1").EnsureSuccess("sysctl ip_forward");
+                node.Exec("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1").EnsureSuccess("sysctl ipv6 forwarding");
                 Nodes.Add(node);
                 Agents.Add(null);
             }
@@ -148,20 +152,29 @@ internal sealed class AgentLab : IDisposable
     private TestNetns WirePod(int i, SubnetEnv env)
     {
         TestNetns node = Nodes[i];
-        Twill.Core.InterfaceAddress gw = env.Subnet!.Value;
-        node.Ip("link", "add", "cni0", "mtu", env.Mtu!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), "type", "bridge");
-        node.Ip("addr", "add", gw.ToString(), "dev", "cni0");
+        string mtu = env.Mtu!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        node.Ip("link", "add", "cni0", "mtu", mtu, "type", "bridge");
         node.Ip("link", "set", "cni0", "up");
         TestNetns pod = Own(new TestNetns("pod" + (i + 1)));
-        node.Ip("link", "add", "vp", "mtu", env.Mtu!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), "type", "veth", "peer", "name", "eth0", "netns", pod.Name);
+        node.Ip("link", "add", "vp", "mtu", mtu, "type", "veth", "peer", "name", "eth0", "netns", pod.Name);
         node.Ip("link", "set", "vp", "master", "cni0", "up");
-        pod.Ip("addr", "add", $"{PodIp(env)}/{gw.PrefixLength}", "dev", "eth0");
         pod.Ip("link", "set", "eth0", "up");
-        pod.Ip("route", "add", "default", "via", gw.Address.ToString());
+        if (env.Subnet is Twill.Core.InterfaceAddress gw4)
+        {
+            node.Ip("addr", "add", gw4.ToString(), "dev", "cni0");
+            pod.Ip("addr", "add", $"{PodIp(env)}/{gw4.PrefixLength}", "dev", "eth0");
+            pod.Ip("route", "add", "default", "via", gw4.Address.ToString());
+        }
+        if (env.IPv6Subnet is Twill.Core.InterfaceAddress gw6)
+        {
+            node.Ip("addr", "add", gw6.ToString(), "dev", "cni0", "nodad");
+            pod.Ip("addr", "add", $"{PodIp6(env)}/{gw6.PrefixLength}", "dev", "eth0", "nodad");
+            pod.Ip("-6", "route", "add", "default", "via", gw6.Address.ToString());
+        }
         return pod;
     }
 
-    /// <summary>The pod's address: the subnet's .2.</summary>
+    /// <summary>The pod's IPv4 address: the subnet's .2.</summary>
     public static string PodIp(SubnetEnv env)
     {
         byte[] b = env.Subnet!.Value.Address.GetAddressBytes();
@@ -169,11 +182,27 @@ internal sealed class AgentLab : IDisposable
         return new System.Net.IPAddress(b).ToString();
     }
 
+    /// <summary>The pod's IPv6 address: the subnet's ::2.</summary>
+    public static string PodIp6(SubnetEnv env)
+    {
+        byte[] b = env.IPv6Subnet!.Value.Address.GetAddressBytes();
+        b[15] = 2;
+        return new System.Net.IPAddress(b).ToString();
+    }
+
     public string PodIp(int i) => PodIp(SubnetEnv.Read(SubnetFile(i)));
 
-    /// <summary>Pings from pod <paramref name="from"/> to pod <paramref name="to"/>; true when answered.</summary>
+    /// <summary>Pings from pod <paramref name="from"/> to pod <paramref name="to"/>'s IPv4 address; true when answered.</summary>
     public bool Ping(int from, int to, params string[] extra) =>
         Pods[from].Exec(["ping", "-c", "1", "-W", "2", .. extra, PodIp(to)]).ExitCode == 0;
+
+    /// <summary>Pings pod <paramref name="to"/> from pod <paramref name="from"/> over one family ("-4" or "-6").</summary>
+    public bool PingFamily(int from, int to, string family)
+    {
+        SubnetEnv env = SubnetEnv.Read(SubnetFile(to));
+        string target = family == "-6" ? PodIp6(env) : PodIp(env);
+        return Pods[from].Exec("ping", family, "-c", "1", "-W", "2", target).ExitCode == 0;
+    }
 
     /// <summary>Waits until <paramref name="condition"/> holds; false on timeout.</summary>
     public static bool Eventually(Func<bool> condition, TimeSpan timeout)
@@ -190,7 +219,10 @@ internal sealed class AgentLab : IDisposable
         return condition();
     }
 
-    public string[] TwillRoutes(int node) => [.. Nodes[node].IpJson("route", "show", "proto", "84").EnumerateArray()
+    public string[] TwillRoutes(int node) => TwillRoutes(node, "-4");
+
+    /// <summary>The destinations of node <paramref name="node"/>'s proto-84 routes of one family ("-4" or "-6").</summary>
+    public string[] TwillRoutes(int node, string family) => [.. Nodes[node].IpJson(family, "route", "show", "proto", "84").EnumerateArray()
         .Select(r => r.GetProperty("dst").GetString()!).Order(StringComparer.Ordinal)];
 
     private T Own<T>(T d) where T : IDisposable

@@ -7,58 +7,28 @@ namespace Twill.Backends.Tests;
 /// <summary>Delta passes against the real kernel, in a throw-away namespace; iproute2 is the oracle.</summary>
 public sealed class RtnlDeltaTests : IDisposable
 {
-    private readonly TestNetns? _ns;
-    private readonly NetNs? _handle;
-    private readonly RtnlConnection? _rtnl;
+    private readonly UnderlayNamespace? _node = UnderlayNamespace.CreateIfRoot("delta");
 
     private static readonly PeerLease Peer2 = Leases.Lease(2, "192.0.2.12", "0a:00:00:00:00:02");
     private static readonly PeerLease Peer3 = Leases.Lease(3, "198.51.100.13", "0a:00:00:00:00:03");
     private static readonly PeerLease Peer4 = Leases.Lease(4, "203.0.113.14", "0a:00:00:00:00:04");
 
-    public RtnlDeltaTests()
-    {
-        if (Environment.UserName != "root")
-        {
-            return;
-        }
-        _ns = new TestNetns("delta");
-        try
-        {
-            _ns.Ip("link", "add", "eth0", "type", "veth", "peer", "name", "sw0");
-            _ns.Ip("addr", "add", "192.0.2.11/24", "dev", "eth0");
-            _ns.Ip("link", "set", "sw0", "up");
-            _ns.Ip("link", "set", "eth0", "up");
-            _handle = NetNs.Open(_ns.Path);
-            _rtnl = RtnlConnection.Open(_handle);
-        }
-        catch
-        {
-            _ns.Dispose();
-            throw;
-        }
-    }
-
-    public void Dispose()
-    {
-        _rtnl?.Dispose();
-        _handle?.Dispose();
-        _ns?.Dispose();
-    }
+    public void Dispose() => _node?.Dispose();
 
     private KernelPlan Plan(params PeerLease[] peers)
     {
-        Link link = _rtnl!.GetLink("eth0");
+        Link link = _node!.Rtnl.GetLink("eth0");
         Underlay eth0 = new(link.Index, "eth0", link.Mtu, IPAddress.Parse("192.0.2.11"), IPNetwork.Parse("192.0.2.0/24"));
         return VxlanBackend.Plan(Leases.Vxlan, Leases.Own, peers, eth0, Leases.Mac("0a:00:00:00:00:01"));
     }
 
-    private string[] Routes() => [.. _ns!.IpJson("route", "show", "proto", "84").EnumerateArray()
+    private string[] Routes() => [.. _node!.Ns.IpJson("route", "show", "proto", "84").EnumerateArray()
         .Select(r => r.GetProperty("dst").GetString()!).Order(StringComparer.Ordinal)];
 
     [RootFact]
     public void ApplyDelta_PeersAddedChangedRemoved_KernelMatchesAFullRead()
     {
-        RtnlKernelPort port = new(_rtnl!);
+        RtnlKernelPort port = new(_node!.Rtnl);
         Reconciler reconciler = new(port);
         Assert.True(reconciler.Reconcile(Plan(Peer2, Peer3)).Converged);
 
@@ -69,11 +39,11 @@ public sealed class RtnlDeltaTests : IDisposable
         Assert.All([added, changed, removed], r => Assert.Equal(ReconcileMode.Delta, r.Mode));
         Assert.All([added, changed, removed], r => Assert.True(r.Converged, string.Join("; ", r.Errors)));
         Assert.Equal(["10.244.3.0/24", "10.244.4.0/24"], Routes());
-        string fdb = _ns!.Exec("bridge", "fdb", "show", "dev", "flannel.4096").Stdout;
+        string fdb = _node!.Ns.Exec("bridge", "fdb", "show", "dev", "flannel.4096").Stdout;
         Assert.Contains("0a:00:00:00:00:03 dst 198.51.100.33", fdb, StringComparison.Ordinal);
         Assert.DoesNotContain("198.51.100.13", fdb, StringComparison.Ordinal);
         Assert.DoesNotContain("0a:00:00:00:00:02", fdb, StringComparison.Ordinal);
-        Assert.DoesNotContain("10.244.2.0", _ns.Ip("neigh", "show", "dev", "flannel.4096"), StringComparison.Ordinal);
+        Assert.DoesNotContain("10.244.2.0", _node!.Ns.Ip("neigh", "show", "dev", "flannel.4096"), StringComparison.Ordinal);
         // What the deltas left is exactly what a full read finds wanted.
         Assert.True(PlanDiffer.Diff(Plan(Peer3 with { PublicIP = IPAddress.Parse("198.51.100.33") }, Peer4), port.Read("flannel.4096")).IsEmpty);
     }
@@ -81,9 +51,9 @@ public sealed class RtnlDeltaTests : IDisposable
     [RootFact]
     public void ApplyDelta_DeviceDeletedByHand_FailsThenFullPassRestores()
     {
-        Reconciler reconciler = new(new RtnlKernelPort(_rtnl!));
+        Reconciler reconciler = new(new RtnlKernelPort(_node!.Rtnl));
         Assert.True(reconciler.Reconcile(Plan(Peer2)).Converged);
-        _ns!.Ip("link", "del", "flannel.4096");
+        _node!.Ns.Ip("link", "del", "flannel.4096");
 
         ReconcileResult delta = reconciler.ApplyDelta(Plan(Peer2, Peer3));
         ReconcileResult next = reconciler.ApplyDelta(Plan(Peer2, Peer3));

@@ -14,9 +14,7 @@ public sealed class RtnlIpv6Tests : IDisposable
 {
     private const string Dev6 = "flannel-v6.4096";
     private const string Dev4 = "flannel.4096";
-    private readonly TestNetns? _ns;
-    private readonly NetNs? _handle;
-    private readonly RtnlConnection? _rtnl;
+    private readonly UnderlayNamespace? _node = UnderlayNamespace.CreateIfRoot("ipv6");
 
     private static readonly PeerLease Peer2 = Leases6.Lease(2, "2001:db8::12", "0a:00:00:00:06:02");
     private static readonly PeerLease Peer3 = Leases6.Lease(3, "2001:db8::13", "0a:00:00:00:06:03");
@@ -27,38 +25,13 @@ public sealed class RtnlIpv6Tests : IDisposable
     public RtnlIpv6Tests(Xunit.Abstractions.ITestOutputHelper output)
     {
         _output = output;
-        if (Environment.UserName != "root")
-        {
-            return;
-        }
-        _ns = new TestNetns("ipv6");
-        try
-        {
-            _ns.Ip("link", "add", "eth0", "type", "veth", "peer", "name", "sw0");
-            _ns.Ip("addr", "add", "192.0.2.11/24", "dev", "eth0");
-            _ns.Ip("addr", "add", "2001:db8::11/64", "dev", "eth0", "nodad");
-            _ns.Ip("link", "set", "sw0", "up");
-            _ns.Ip("link", "set", "eth0", "up");
-            _handle = NetNs.Open(_ns.Path);
-            _rtnl = RtnlConnection.Open(_handle);
-        }
-        catch
-        {
-            _ns.Dispose();
-            throw;
-        }
     }
 
-    public void Dispose()
-    {
-        _rtnl?.Dispose();
-        _handle?.Dispose();
-        _ns?.Dispose();
-    }
+    public void Dispose() => _node?.Dispose();
 
-    private Underlay Eth0V6 => new(_rtnl!.GetLink("eth0").Index, "eth0", 1500, IPAddress.Parse("2001:db8::11"), IPNetwork.Parse("2001:db8::/64"));
+    private Underlay Eth0V6 => new(_node!.Rtnl.GetLink("eth0").Index, "eth0", 1500, IPAddress.Parse("2001:db8::11"), IPNetwork.Parse("2001:db8::/64"));
 
-    private Underlay Eth0V4 => new(_rtnl!.GetLink("eth0").Index, "eth0", 1500, IPAddress.Parse("192.0.2.11"), IPNetwork.Parse("192.0.2.0/24"));
+    private Underlay Eth0V4 => new(_node!.Rtnl.GetLink("eth0").Index, "eth0", 1500, IPAddress.Parse("192.0.2.11"), IPNetwork.Parse("192.0.2.0/24"));
 
     private KernelPlan Plan6(params PeerLease[] peers) =>
         VxlanBackend.Plan(Leases.Vxlan, Leases6.Own, peers, Eth0V6, Leases.Mac("0a:00:00:00:06:01"));
@@ -66,28 +39,28 @@ public sealed class RtnlIpv6Tests : IDisposable
     private KernelPlan Plan4(params PeerLease[] peers) =>
         VxlanBackend.Plan(Leases.Vxlan, Leases.Own, peers, Eth0V4, Leases.Mac("0a:00:00:00:00:01"));
 
-    private Reconciler V6 => new(new RtnlKernelPort(_rtnl!, AddressFamily.InterNetworkV6));
+    private Reconciler V6 => new(new RtnlKernelPort(_node!.Rtnl, AddressFamily.InterNetworkV6));
 
-    private Reconciler V4 => new(new RtnlKernelPort(_rtnl!, AddressFamily.InterNetwork));
+    private Reconciler V4 => new(new RtnlKernelPort(_node!.Rtnl, AddressFamily.InterNetwork));
 
-    private string[] Routes(string family) => [.. _ns!.IpJson(family, "route", "show", "proto", "84").EnumerateArray()
+    private string[] Routes(string family) => [.. _node!.Ns.IpJson(family, "route", "show", "proto", "84").EnumerateArray()
         .Select(r => $"{r.GetProperty("dst").GetString()} via {r.GetProperty("gateway").GetString()} dev {r.GetProperty("dev").GetString()}"
             + (r.TryGetProperty("flags", out JsonElement f) && f.EnumerateArray().Any(x => x.GetString() == "onlink") ? " onlink" : ""))
         .Order(StringComparer.Ordinal)];
 
-    private string[] Neighbours(string family, string dev) => [.. _ns!.IpJson(family, "neigh", "show", "dev", dev).EnumerateArray()
+    private string[] Neighbours(string family, string dev) => [.. _node!.Ns.IpJson(family, "neigh", "show", "dev", dev).EnumerateArray()
         .Select(n => $"{n.GetProperty("dst").GetString()} {n.GetProperty("lladdr").GetString()} {string.Join(',', n.GetProperty("state").EnumerateArray().Select(s => s.GetString()))}")
         .Order(StringComparer.Ordinal)];
 
     private string[] Fdb(string dev)
     {
-        string json = _ns!.Exec("bridge", "-j", "fdb", "show", "dev", dev).EnsureSuccess("bridge fdb").Stdout;
+        string json = _node!.Ns.Exec("bridge", "-j", "fdb", "show", "dev", dev).EnsureSuccess("bridge fdb").Stdout;
         using JsonDocument doc = JsonDocument.Parse(string.IsNullOrWhiteSpace(json) ? "[]" : json);
         return [.. doc.RootElement.EnumerateArray().Where(e => e.TryGetProperty("dst", out _))
             .Select(e => $"{e.GetProperty("mac").GetString()} {e.GetProperty("dst").GetString()}").Order(StringComparer.Ordinal)];
     }
 
-    private string[] Addresses6(string dev) => [.. _ns!.IpJson("-6", "addr", "show", "dev", dev).EnumerateArray()
+    private string[] Addresses6(string dev) => [.. _node!.Ns.IpJson("-6", "addr", "show", "dev", dev).EnumerateArray()
         .SelectMany(l => l.GetProperty("addr_info").EnumerateArray())
         .Select(a => $"{a.GetProperty("local").GetString()}/{a.GetProperty("prefixlen").GetInt32()} {a.GetProperty("scope").GetString()}")
         .Order(StringComparer.Ordinal)];
@@ -98,7 +71,7 @@ public sealed class RtnlIpv6Tests : IDisposable
         ReconcileResult result = V6.Reconcile(Plan6(Peer2, Peer3));
 
         Assert.True(result.Converged, string.Join("; ", result.Errors));
-        JsonElement dev = _ns!.IpJson("-d", "link", "show", Dev6)[0];
+        JsonElement dev = _node!.Ns.IpJson("-d", "link", "show", Dev6)[0];
         JsonElement vxlan = dev.GetProperty("linkinfo").GetProperty("info_data");
         Assert.Equal(4096, vxlan.GetProperty("id").GetInt32());
         Assert.Equal("2001:db8::11", vxlan.GetProperty("local6").GetString());
@@ -120,7 +93,7 @@ public sealed class RtnlIpv6Tests : IDisposable
     {
         Reconciler reconciler = V6;
         reconciler.Reconcile(Plan6(Peer2));
-        _ns!.Ip("link", "set", Dev6, "up");
+        _node!.Ns.Ip("link", "set", Dev6, "up");
         // The kernel adds an fe80:: address to the device; it is not Twill's and must survive passes.
         string[] before = Addresses6(Dev6);
 
@@ -156,8 +129,8 @@ public sealed class RtnlIpv6Tests : IDisposable
         Assert.Empty(Routes("-6"));
         Assert.Empty(Routes("-4"));
         // Both devices are still there: neither port counts the other's device as a stale one of its own.
-        Assert.Single(_ns!.IpJson("link", "show", Dev4).EnumerateArray());
-        Assert.Single(_ns.IpJson("link", "show", Dev6).EnumerateArray());
+        Assert.Single(_node!.Ns.IpJson("link", "show", Dev4).EnumerateArray());
+        Assert.Single(_node!.Ns.IpJson("link", "show", Dev6).EnumerateArray());
         Assert.Contains("fd00:10:244:1::/128 global", Addresses6(Dev6));
     }
 
@@ -185,9 +158,9 @@ public sealed class RtnlIpv6Tests : IDisposable
         Reconciler v6 = V6;
         v4.Reconcile(Plan4(Peer2v4));
         v6.Reconcile(Plan6(Peer2));
-        _ns!.Ip("-6", "route", "del", "fd00:10:244:2::/64");
-        _ns.Ip("-6", "neigh", "del", "fd00:10:244:2::", "dev", Dev6);
-        _ns.Exec("bridge", "fdb", "del", "0a:00:00:00:06:02", "dev", Dev6, "dst", "2001:db8::12").EnsureSuccess("bridge fdb del");
+        _node!.Ns.Ip("-6", "route", "del", "fd00:10:244:2::/64");
+        _node!.Ns.Ip("-6", "neigh", "del", "fd00:10:244:2::", "dev", Dev6);
+        _node!.Ns.Exec("bridge", "fdb", "del", "0a:00:00:00:06:02", "dev", Dev6, "dst", "2001:db8::12").EnsureSuccess("bridge fdb del");
 
         ReconcileResult v4Pass = v4.Reconcile(Plan4(Peer2v4));
         ReconcileResult v6Pass = v6.Reconcile(Plan6(Peer2));
@@ -256,7 +229,7 @@ public sealed class RtnlIpv6Tests : IDisposable
     [RootFact]
     public void Apply_V6ObjectOnV4Port_RefusedNamingTheFamily()
     {
-        RtnlKernelPort port = new(_rtnl!, AddressFamily.InterNetwork);
+        RtnlKernelPort port = new(_node!.Rtnl, AddressFamily.InterNetwork);
         port.Read(null);
 
         IReadOnlyList<string?> results = port.Apply(
@@ -272,7 +245,7 @@ public sealed class RtnlIpv6Tests : IDisposable
         V4.Reconcile(Plan4(Peer2v4));
         V6.Reconcile(Plan6(Peer2));
 
-        KernelState state = new RtnlKernelPort(_rtnl!, AddressFamily.InterNetworkV6).Read(Dev6);
+        KernelState state = new RtnlKernelPort(_node!.Rtnl, AddressFamily.InterNetworkV6).Read(Dev6);
 
         Assert.Equal([Dev6], state.Devices.Select(d => d.Name));
         Assert.All(state.Routes, r => Assert.Equal(AddressFamily.InterNetworkV6, r.Destination.BaseAddress.AddressFamily));

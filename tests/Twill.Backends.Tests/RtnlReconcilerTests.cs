@@ -8,49 +8,18 @@ namespace Twill.Backends.Tests;
 /// <summary>The reconciler against the real kernel, in a throw-away namespace; iproute2 is the oracle.</summary>
 public sealed class RtnlReconcilerTests : IDisposable
 {
-    private readonly TestNetns? _ns;
-    private readonly NetNs? _handle;
-    private readonly RtnlConnection? _rtnl;
+    private readonly UnderlayNamespace? _node = UnderlayNamespace.CreateIfRoot("recon");
 
     private static readonly PeerLease Peer2 = Leases.Lease(2, "192.0.2.12", "0a:00:00:00:00:02");
     private static readonly PeerLease Peer3 = Leases.Lease(3, "198.51.100.13", "0a:00:00:00:00:03");
 
-    public RtnlReconcilerTests()
-    {
-        if (Environment.UserName != "root")
-        {
-            return;
-        }
-        _ns = new TestNetns("recon");
-        try
-        {
-            // No dummy module on every host: a veth pair with both ends here is the underlay.
-            _ns.Ip("link", "add", "eth0", "type", "veth", "peer", "name", "sw0");
-            _ns.Ip("addr", "add", "192.0.2.11/24", "dev", "eth0");
-            _ns.Ip("link", "set", "sw0", "up");
-            _ns.Ip("link", "set", "eth0", "up");
-            _handle = NetNs.Open(_ns.Path);
-            _rtnl = RtnlConnection.Open(_handle);
-        }
-        catch
-        {
-            _ns.Dispose();
-            throw;
-        }
-    }
-
-    public void Dispose()
-    {
-        _rtnl?.Dispose();
-        _handle?.Dispose();
-        _ns?.Dispose();
-    }
+    public void Dispose() => _node?.Dispose();
 
     private Underlay Eth0
     {
         get
         {
-            Link link = _rtnl!.GetLink("eth0");
+            Link link = _node!.Rtnl.GetLink("eth0");
             return new Underlay(link.Index, "eth0", link.Mtu, IPAddress.Parse("192.0.2.11"), IPNetwork.Parse("192.0.2.0/24"));
         }
     }
@@ -58,29 +27,29 @@ public sealed class RtnlReconcilerTests : IDisposable
     private KernelPlan Plan(BackendSettings? settings = null, params PeerLease[] peers) =>
         VxlanBackend.Plan(settings ?? Leases.Vxlan, Leases.Own, peers, Eth0, Leases.Mac("0a:00:00:00:00:01"));
 
-    private string[] Routes() => [.. _ns!.IpJson("route", "show", "proto", "84").EnumerateArray()
+    private string[] Routes() => [.. _node!.Ns.IpJson("route", "show", "proto", "84").EnumerateArray()
         .Select(r => $"{r.GetProperty("dst").GetString()} via {r.GetProperty("gateway").GetString()} dev {r.GetProperty("dev").GetString()}"
             + (r.TryGetProperty("flags", out JsonElement f) && f.EnumerateArray().Any(x => x.GetString() == "onlink") ? " onlink" : ""))
         .Order(StringComparer.Ordinal)];
 
-    private string[] Neighbours() => [.. _ns!.IpJson("neigh", "show", "dev", "flannel.4096").EnumerateArray()
+    private string[] Neighbours() => [.. _node!.Ns.IpJson("neigh", "show", "dev", "flannel.4096").EnumerateArray()
         .Select(n => $"{n.GetProperty("dst").GetString()} {n.GetProperty("lladdr").GetString()} {string.Join(',', n.GetProperty("state").EnumerateArray().Select(s => s.GetString()))}")
         .Order(StringComparer.Ordinal)];
 
     private string[] Fdb()
     {
-        string json = _ns!.Exec("bridge", "-j", "fdb", "show", "dev", "flannel.4096").EnsureSuccess("bridge fdb").Stdout;
+        string json = _node!.Ns.Exec("bridge", "-j", "fdb", "show", "dev", "flannel.4096").EnsureSuccess("bridge fdb").Stdout;
         using JsonDocument doc = JsonDocument.Parse(string.IsNullOrWhiteSpace(json) ? "[]" : json);
         return [.. doc.RootElement.EnumerateArray().Where(e => e.TryGetProperty("dst", out _))
             .Select(e => $"{e.GetProperty("mac").GetString()} {e.GetProperty("dst").GetString()}").Order(StringComparer.Ordinal)];
     }
 
-    private JsonElement Device() => _ns!.IpJson("-d", "link", "show", "flannel.4096")[0];
+    private JsonElement Device() => _node!.Ns.IpJson("-d", "link", "show", "flannel.4096")[0];
 
     [RootFact]
     public void Reconcile_LearningOn_DeviceLearnsAndSwitchingBackRecreates()
     {
-        Reconciler reconciler = new(new RtnlKernelPort(_rtnl!));
+        Reconciler reconciler = new(new RtnlKernelPort(_node!.Rtnl));
 
         ReconcileResult on = reconciler.Reconcile(Plan(Leases.Vxlan with { Learning = true }, Peer2));
         bool learningOn = Device().GetProperty("linkinfo").GetProperty("info_data").GetProperty("learning").GetBoolean();
@@ -96,7 +65,7 @@ public sealed class RtnlReconcilerTests : IDisposable
     [RootFact]
     public void Reconcile_FreshNamespace_ProgramsDeviceAndPeers()
     {
-        ReconcileResult result = new Reconciler(new RtnlKernelPort(_rtnl!)).Reconcile(Plan(null, Peer2, Peer3));
+        ReconcileResult result = new Reconciler(new RtnlKernelPort(_node!.Rtnl)).Reconcile(Plan(null, Peer2, Peer3));
 
         Assert.True(result.Converged, string.Join("; ", result.Errors));
         JsonElement dev = Device();
@@ -111,18 +80,18 @@ public sealed class RtnlReconcilerTests : IDisposable
         Assert.Equal(["10.244.2.0/24 via 10.244.2.0 dev flannel.4096 onlink", "10.244.3.0/24 via 10.244.3.0 dev flannel.4096 onlink"], Routes());
         Assert.Equal(["10.244.2.0 0a:00:00:00:00:02 PERMANENT", "10.244.3.0 0a:00:00:00:00:03 PERMANENT"], Neighbours());
         Assert.Equal(["0a:00:00:00:00:02 192.0.2.12", "0a:00:00:00:00:03 198.51.100.13"], Fdb());
-        Assert.Contains("10.244.1.0/32", _ns!.Ip("-4", "addr", "show", "dev", "flannel.4096"), StringComparison.Ordinal);
+        Assert.Contains("10.244.1.0/32", _node!.Ns.Ip("-4", "addr", "show", "dev", "flannel.4096"), StringComparison.Ordinal);
         Assert.Equal(Leases.Mac("0a:00:00:00:00:01"), result.DeviceMac);
     }
 
     [RootFact]
     public void Reconcile_ObjectsDeletedByHand_Restored()
     {
-        Reconciler reconciler = new(new RtnlKernelPort(_rtnl!));
+        Reconciler reconciler = new(new RtnlKernelPort(_node!.Rtnl));
         reconciler.Reconcile(Plan(null, Peer2, Peer3));
-        _ns!.Ip("route", "del", "10.244.2.0/24");
-        _ns.Ip("neigh", "del", "10.244.3.0", "dev", "flannel.4096");
-        _ns.Exec("bridge", "fdb", "del", "0a:00:00:00:00:02", "dev", "flannel.4096", "dst", "192.0.2.12", "self").EnsureSuccess("bridge fdb del");
+        _node!.Ns.Ip("route", "del", "10.244.2.0/24");
+        _node!.Ns.Ip("neigh", "del", "10.244.3.0", "dev", "flannel.4096");
+        _node!.Ns.Exec("bridge", "fdb", "del", "0a:00:00:00:00:02", "dev", "flannel.4096", "dst", "192.0.2.12", "self").EnsureSuccess("bridge fdb del");
 
         ReconcileResult result = reconciler.Reconcile(Plan(null, Peer2, Peer3));
 
@@ -136,9 +105,9 @@ public sealed class RtnlReconcilerTests : IDisposable
     [RootFact]
     public void Reconcile_DeviceDeleted_RestoredWithAllPeers()
     {
-        Reconciler reconciler = new(new RtnlKernelPort(_rtnl!));
+        Reconciler reconciler = new(new RtnlKernelPort(_node!.Rtnl));
         reconciler.Reconcile(Plan(null, Peer2, Peer3));
-        _ns!.Ip("link", "del", "flannel.4096");
+        _node!.Ns.Ip("link", "del", "flannel.4096");
 
         ReconcileResult result = reconciler.Reconcile(Plan(null, Peer2, Peer3));
 
@@ -153,9 +122,9 @@ public sealed class RtnlReconcilerTests : IDisposable
     [RootFact]
     public void Reconcile_StalePeerAtStart_Removed()
     {
-        new Reconciler(new RtnlKernelPort(_rtnl!)).Reconcile(Plan(null, Peer2, Peer3));
+        new Reconciler(new RtnlKernelPort(_node!.Rtnl)).Reconcile(Plan(null, Peer2, Peer3));
 
-        ReconcileResult result = new Reconciler(new RtnlKernelPort(_rtnl!)).Reconcile(Plan(null, Peer2));
+        ReconcileResult result = new Reconciler(new RtnlKernelPort(_node!.Rtnl)).Reconcile(Plan(null, Peer2));
 
         Assert.True(result.Converged, string.Join("; ", result.Errors));
         Assert.Equal(["10.244.2.0/24 via 10.244.2.0 dev flannel.4096 onlink"], Routes());
@@ -166,7 +135,7 @@ public sealed class RtnlReconcilerTests : IDisposable
     [RootFact]
     public void Reconcile_MtuChanged_SameDeviceNewMtu_PortChanged_Recreated()
     {
-        Reconciler reconciler = new(new RtnlKernelPort(_rtnl!));
+        Reconciler reconciler = new(new RtnlKernelPort(_node!.Rtnl));
         reconciler.Reconcile(Plan(null, Peer2));
         int index = Device().GetProperty("ifindex").GetInt32();
 
@@ -186,16 +155,16 @@ public sealed class RtnlReconcilerTests : IDisposable
     [RootFact]
     public void Reconcile_HostGw_RoutesViaPeerOnUnderlayAndForeignRoutesUntouched()
     {
-        _ns!.Ip("route", "add", "10.9.0.0/16", "via", "192.0.2.1");
+        _node!.Ns.Ip("route", "add", "10.9.0.0/16", "via", "192.0.2.1");
         KernelPlan plan = HostGwBackend.Plan(Leases.HostGw, Leases.Lease(1, "192.0.2.11", type: "host-gw"),
             [Leases.Lease(2, "192.0.2.12", type: "host-gw"), Leases.Lease(3, "192.0.2.13", type: "host-gw")], Eth0);
-        Reconciler reconciler = new(new RtnlKernelPort(_rtnl!));
+        Reconciler reconciler = new(new RtnlKernelPort(_node!.Rtnl));
         reconciler.Reconcile(plan);
 
-        ReconcileResult second = new Reconciler(new RtnlKernelPort(_rtnl!)).Reconcile(plan with { Routes = plan.Routes.Take(1).ToList() });
+        ReconcileResult second = new Reconciler(new RtnlKernelPort(_node!.Rtnl)).Reconcile(plan with { Routes = plan.Routes.Take(1).ToList() });
 
         Assert.True(second.Converged, string.Join("; ", second.Errors));
         Assert.Equal(["10.244.2.0/24 via 192.0.2.12 dev eth0"], Routes());
-        Assert.Contains("10.9.0.0/16 via 192.0.2.1", _ns.Ip("route", "show"), StringComparison.Ordinal);
+        Assert.Contains("10.9.0.0/16 via 192.0.2.1", _node!.Ns.Ip("route", "show"), StringComparison.Ordinal);
     }
 }
