@@ -17,7 +17,7 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 help:
 	@echo "make build      build out/bin/twill and the CNI plugins in out/cni/ (Native AOT)"
 	@echo "make test       install test dependencies (apt), build, run every test"
-	@echo "make test-unit  run only the tests that need no root and no namespaces"
+	@echo "make test-unit  run only the tests that need no root, no namespaces and no built binary"
 	@echo "make lab        build, start a 3-node lab with the seed's configuration, check it, tear it down"
 	@echo "make bench      run every benchmark bench/<name> (each an executable; QUICK=1 passes --quick)"
 
@@ -45,10 +45,10 @@ test: deps build
 	@bash build/run-tests.sh
 
 test-unit:
-	@bash build/run-tests.sh --filter "Category!=Root"
+	@bash build/run-tests.sh --filter "Category!=Root&Category!=Binary"
 
 test-root: deps build
-	@bash build/run-tests.sh --filter "Category=Root"
+	@bash build/run-tests.sh --filter "Category=Root|Category=Binary"
 
 # Up, check, and down even when check fails, keeping check's exit status. KEEP=1 leaves the lab up.
 lab: build

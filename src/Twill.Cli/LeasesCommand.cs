@@ -173,8 +173,10 @@ internal static class LeasesCommand
 }
 
 /// <summary>
-/// The flags that choose a lease store, shared by every command that talks to one (<c>twill agent</c>
-/// too): <c>--store file|etcd</c>, <c>--store-dir</c>, and Flannel's etcd flags.
+/// The flags that choose a lease store for the commands that inspect one: <c>--store file|etcd</c>,
+/// <c>--store-dir</c>, and Flannel's etcd flags, with the agent's rule (<c>AgentOptions</c>): an
+/// explicit <c>--etcd-endpoints</c> means etcd, so one command line serves <c>twill agent</c> and
+/// <c>twill leases list</c> alike.
 /// </summary>
 internal sealed class LeaseStoreFlags
 {
@@ -195,7 +197,7 @@ internal sealed class LeaseStoreFlags
 
     public Option<string> EtcdEndpoints { get; } = new("--etcd-endpoints")
     {
-        Description = "Comma-separated etcd client URLs.",
+        Description = "Comma-separated etcd client URLs (implies --store etcd).",
         DefaultValueFactory = _ => "http://127.0.0.1:2379",
     };
 
@@ -234,7 +236,13 @@ internal sealed class LeaseStoreFlags
     public ILeaseStore CreateStore(ParseResult parse, bool mustExist = false)
     {
         ArgumentNullException.ThrowIfNull(parse);
-        if (parse.GetValue(Store) == "etcd")
+        bool endpointsGiven = parse.GetResult(EtcdEndpoints) is { Implicit: false };
+        bool storeGiven = parse.GetResult(Store) is { Implicit: false };
+        if (endpointsGiven && storeGiven && parse.GetValue(Store) == "file")
+        {
+            throw new ArgumentException("--store file and --etcd-endpoints contradict each other (--etcd-endpoints means the etcd store)");
+        }
+        if (parse.GetValue(Store) == "etcd" || endpointsGiven)
         {
             EtcdLeaseStoreOptions options = new()
             {

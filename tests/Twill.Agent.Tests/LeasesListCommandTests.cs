@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Twill.Leases.Store;
+using Twill.Testing;
+
+namespace Twill.Agent.Tests;
+
+/// <summary><c>twill leases list</c> as a user runs it (the published binary, so <c>make build</c> first) against real stores.</summary>
+[Trait("Category", "Binary")]
+public sealed class LeasesListCommandTests : IDisposable
+{
+    private const string Lease3 = """{"PublicIP":"192.0.2.13","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":4096,"VtepMAC":"0a:00:00:00:00:03"}}""";
+    private readonly string _dir = Directory.CreateTempSubdirectory("twill-leases-list-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static Tool.Result Twill(params string[] args) => Tool.Run(AgentLab.Binary, args);
+
+    private static JsonElement[] ListJson(params string[] storeArgs)
+    {
+        Tool.Result r = Twill(["leases", "list", "--json", .. storeArgs]);
+        Assert.True(r.ExitCode == 0, $"twill leases list exited {r.ExitCode}: {r.Stderr}{r.Stdout}");
+        using JsonDocument doc = JsonDocument.Parse(r.Stdout);
+        return [.. doc.RootElement.EnumerateArray().Select(e => e.Clone())];
+    }
+
+    [Fact]
+    public async Task List_FileStore_LeasesAsJsonAndAnUnreadableOneNamed()
+    {
+        FileLeaseStore store = new(_dir);
+        await using (store.ConfigureAwait(false))
+        {
+            await store.TryCreateAsync("10.244.3.0-24", Lease3, TimeSpan.FromHours(1), CancellationToken.None);
+            await store.TryCreateAsync("10.244.4.0-24", "{not json", TimeSpan.FromHours(1), CancellationToken.None);
+        }
+
+        JsonElement[] leases = ListJson("--store-dir", _dir);
+
+        Assert.Equal(["10.244.3.0-24", "10.244.4.0-24"], leases.Select(l => l.GetProperty("key").GetString()).Order(StringComparer.Ordinal));
+        JsonElement good = leases.Single(l => l.GetProperty("key").GetString() == "10.244.3.0-24");
+        Assert.Equal("10.244.3.0/24", good.GetProperty("subnet").GetString());
+        Assert.Equal("192.0.2.13", good.GetProperty("publicIP").GetString());
+        Assert.Equal(4096, good.GetProperty("vni").GetInt32());
+        Assert.Equal("0a:00:00:00:00:03", good.GetProperty("vtepMAC").GetString());
+        Assert.InRange(good.GetProperty("expiresInSeconds").GetInt64(), 3000, 3600);
+        JsonElement bad = leases.Single(l => l.GetProperty("key").GetString() == "10.244.4.0-24");
+        Assert.False(string.IsNullOrEmpty(bad.GetProperty("error").GetString()));
+    }
+
+    [Fact]
+    public void List_MissingStoreDirectory_UsageErrorNamingIt()
+    {
+        string missing = Path.Combine(_dir, "nope");
+        Tool.Result r = Twill("leases", "list", "--store-dir", missing);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(missing, r.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(missing), "a listing must not create a store");
+    }
+
+    [Fact]
+    public void List_EtcdEndpointsGiven_MeansTheEtcdStore()
+    {
+        using EtcdServer etcd = EtcdServer.Start();
+        string grant = etcd.Etcdctl("lease", "grant", "3600").Split(' ')[1];
+        etcd.Etcdctl("put", "--lease=" + grant, "/coreos.com/network/subnets/10.244.7.0-24", Lease3);
+
+        // As with the agent (and flanneld): --etcd-endpoints alone selects etcd.
+        JsonElement[] leases = ListJson("--etcd-endpoints", string.Join(',', etcd.ClientUrls));
+
+        JsonElement lease = Assert.Single(leases);
+        Assert.Equal("10.244.7.0/24", lease.GetProperty("subnet").GetString());
+        Assert.Equal("192.0.2.13", lease.GetProperty("publicIP").GetString());
+
+        Tool.Result conflict = Twill("leases", "list", "--store", "file", "--etcd-endpoints", etcd.ClientUrls[0]);
+        Assert.Equal(2, conflict.ExitCode);
+        Assert.Contains("contradict", conflict.Stderr, StringComparison.Ordinal);
+    }
+}
