@@ -76,6 +76,10 @@ public sealed class LeaseManager
     {
         ArgumentNullException.ThrowIfNull(attrs);
         string value = attrs.ToJson();
+        if (_store is IAssignedSubnetStore assigned)
+        {
+            return await AcquireAssignedAsync(assigned, attrs, value, cancellationToken).ConfigureAwait(false);
+        }
         for (int attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -95,6 +99,17 @@ public sealed class LeaseManager
             _logger.LogDebug("Subnet taken by another node meanwhile, retrying in {Delay} ms", delayMs);
             await Task.Delay(TimeSpan.FromMilliseconds(delayMs), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The cluster chose the subnet (Kubernetes podCIDR): wait for it, then publish this node's attributes on it.</summary>
+    private async Task<Lease> AcquireAssignedAsync(IAssignedSubnetStore assigned, LeaseAttrs attrs, string value, CancellationToken ct)
+    {
+        LeaseSubnets subnets = await assigned.WaitForAssignedSubnetsAsync(Config, ct).ConfigureAwait(false);
+        LeaseRecord record = await _store.UpdateAsync(subnets.ToKey(), value, _options.Ttl, null, ct).ConfigureAwait(false);
+        Lease lease = new(subnets, attrs, record.Expiration, record.Revision);
+        Volatile.Write(ref _current, lease);
+        _logger.LogInformation("Subnet {Subnets} assigned by {Store}; published this node's lease", lease.Subnets, _store.Description);
+        return lease;
     }
 
     private async Task<Lease?> TryAcquireOnceAsync(LeaseAttrs attrs, string value, CancellationToken ct)
@@ -247,6 +262,11 @@ public sealed class LeaseManager
         while (true)
         {
             Lease current = Current ?? throw new InvalidOperationException("no lease to renew: call AcquireAsync first");
+            if (current.Expiration == DateTimeOffset.MaxValue)
+            {
+                // A store without TTLs (Kubernetes): nothing to renew, ever.
+                await Task.Delay(Timeout.InfiniteTimeSpan, time, cancellationToken).ConfigureAwait(false);
+            }
             TimeSpan wait = current.Expiration - _options.RenewMargin - time.GetUtcNow();
             if (wait > TimeSpan.Zero)
             {
