@@ -85,7 +85,7 @@ public sealed class NodeLeaseCodec(KubeAnnotations annotations, bool enableIPv4,
                 return false;
             }
             if (!TryAddress(node, Annotations.PublicIP, AddressFamily.InterNetwork, out IPAddress? ip, out error)
-                || !TryBackendData(node, Annotations.BackendData, out string? data, out error))
+                || !TryBackendData(node, Annotations.BackendData, result.BackendType, out string? data, out error))
             {
                 return false;
             }
@@ -99,7 +99,7 @@ public sealed class NodeLeaseCodec(KubeAnnotations annotations, bool enableIPv4,
                 return false;
             }
             if (!TryAddress(node, Annotations.PublicIPv6, AddressFamily.InterNetworkV6, out IPAddress? ip6, out error)
-                || !TryBackendData(node, Annotations.BackendV6Data, out string? data6, out error))
+                || !TryBackendData(node, Annotations.BackendV6Data, result.BackendType, out string? data6, out error))
             {
                 return false;
             }
@@ -237,7 +237,7 @@ public sealed class NodeLeaseCodec(KubeAnnotations annotations, bool enableIPv4,
         return true;
     }
 
-    private static bool TryBackendData(NodeSummary node, string name, out string? data, [NotNullWhen(false)] out string? error)
+    private static bool TryBackendData(NodeSummary node, string name, string backendType, out string? data, [NotNullWhen(false)] out string? error)
     {
         data = null;
         error = null;
@@ -258,6 +258,12 @@ public sealed class NodeLeaseCodec(KubeAnnotations annotations, bool enableIPv4,
         catch (JsonException e)
         {
             error = $"node {node.Name}: annotation {name} '{Truncate(text)}' is not valid JSON: {e.Message}";
+            return false;
+        }
+        // vxlan data is read here too, so a bad VNI or VtepMAC is reported with the node's name.
+        if (backendType == "vxlan" && !VxlanLeaseData.TryParse(text, out _, out string? vxlanError))
+        {
+            error = $"node {node.Name}: annotation {name}: {vxlanError}";
             return false;
         }
         data = text;
