@@ -32,6 +32,13 @@ public sealed record LeaseManagerOptions
     public Random Random { get; init; } = Random.Shared;
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// The store's subnet assignment when the cluster assigns subnets (Kubernetes). Needed only when the
+    /// store is wrapped (a decorator hides the store's own <see cref="IAssignedSubnetStore"/>); by default
+    /// the store itself is asked.
+    /// </summary>
+    public IAssignedSubnetStore? AssignedSubnets { get; init; }
 }
 
 /// <summary>
@@ -76,7 +83,7 @@ public sealed class LeaseManager
     {
         ArgumentNullException.ThrowIfNull(attrs);
         string value = attrs.ToJson();
-        if (_store is IAssignedSubnetStore assigned)
+        if ((_options.AssignedSubnets ?? _store as IAssignedSubnetStore) is IAssignedSubnetStore assigned)
         {
             return await AcquireAssignedAsync(assigned, attrs, value, cancellationToken).ConfigureAwait(false);
         }
