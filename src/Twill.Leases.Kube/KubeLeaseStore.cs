@@ -200,7 +200,8 @@ public sealed partial class KubeLeaseStore : ILeaseStore, IAssignedSubnetStore
                 }
                 if ((config.EnableIPv4 && v4 is null) || (config.EnableIPv6 && v6 is null))
                 {
-                    string family = config.EnableIPv4 && v4 is null ? (config.EnableIPv6 && v6 is null ? "" : "IPv4 ") : "IPv6 ";
+                    // Family-qualified only when the node has a podCIDR of the other family (dual-stack half-assigned).
+                    string family = v4 is null && v6 is null ? "" : v4 is null ? "IPv4 " : "IPv6 ";
                     problem = $"node {name} has no {family}podCIDR: is kube-controller-manager running with --allocate-node-cidrs?";
                 }
                 else
