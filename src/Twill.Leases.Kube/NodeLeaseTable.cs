@@ -21,7 +21,9 @@ namespace Twill.Leases.Kube;
 public sealed class NodeLeaseTable(KubeAnnotations annotations, Action<string>? warn = null)
 {
     private readonly Dictionary<string, Entry> _nodes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _claims = new(StringComparer.Ordinal); // claim → node name
+    // Claims → the node holding them: a subnet key, a public address. Keyed by what the record already holds, so a claim costs no string.
+    private readonly Dictionary<string, string> _subnetClaims = new(StringComparer.Ordinal);
+    private readonly Dictionary<IPAddress, string> _addressClaims = [];
     private readonly Dictionary<string, string> _warnings = new(StringComparer.Ordinal); // node → last warning
     private NodeLeaseCodec _codec = new(annotations, enableIPv4: true, enableIPv6: false);
     private NetworkConfig? _config;
@@ -54,7 +56,8 @@ public sealed class NodeLeaseTable(KubeAnnotations annotations, Action<string>? 
         ArgumentNullException.ThrowIfNull(nodes);
         HashSet<string> held = [.. _nodes.Values.Where(e => e.Accepted).Select(e => e.Name)];
         _nodes.Clear();
-        _claims.Clear();
+        _subnetClaims.Clear();
+        _addressClaims.Clear();
         foreach (NodeSummary node in nodes)
         {
             if (Translate(node) is Entry entry)
@@ -158,7 +161,7 @@ public sealed class NodeLeaseTable(KubeAnnotations annotations, Action<string>? 
 
     private IEnumerable<Entry> ByPriority(IEnumerable<Entry> entries) =>
         entries.OrderBy(e => e.Name == OwnName ? 0 : e.HeldBefore ? 1 : 2)
-            .ThenBy(e => e.Created, StringComparer.Ordinal)
+            .ThenBy(e => e.Created)
             .ThenBy(e => e.Name, StringComparer.Ordinal);
 
     /// <summary>The node as an entry, or null when it is not a Flannel node (no kube-subnet-manager annotation).</summary>
@@ -170,24 +173,15 @@ public sealed class NodeLeaseTable(KubeAnnotations annotations, Action<string>? 
         }
         if (!_codec.TryReadLease(node, out LeaseSubnets subnets, out LeaseAttrs? attrs, out string? error))
         {
-            return new Entry(node.Name, node.Created, null, [], $"node {node.Name} skipped: {StripNode(error, node.Name)}");
+            return new Entry(node.Name, CreatedTicks(node), null, null, null, $"node {node.Name} skipped: {StripNode(error, node.Name)}");
         }
         string? problem = CheckBounds(node.Name, subnets);
         if (problem is not null)
         {
-            return new Entry(node.Name, node.Created, null, [], problem);
+            return new Entry(node.Name, CreatedTicks(node), null, null, null, problem);
         }
         LeaseRecord record = new(subnets.ToKey(), attrs.ToJson(), DateTimeOffset.MaxValue, node.ResourceVersion);
-        List<(string Claim, string What)> claims = [("subnet " + record.Key, $"podCIDR {subnets}")];
-        if (attrs.HasPublicIP)
-        {
-            claims.Add(("ip " + attrs.PublicIP, $"public-ip {attrs.PublicIP}"));
-        }
-        if (attrs.PublicIPv6 is IPAddress ip6)
-        {
-            claims.Add(("ip " + ip6, $"public-ipv6 {ip6}"));
-        }
-        return new Entry(node.Name, node.Created, record, claims, null);
+        return new Entry(node.Name, CreatedTicks(node), record, attrs.HasPublicIP ? attrs.PublicIP : null, attrs.PublicIPv6, null);
     }
 
     private string? CheckBounds(string name, LeaseSubnets subnets)
@@ -224,17 +218,28 @@ public sealed class NodeLeaseTable(KubeAnnotations annotations, Action<string>? 
             Warn(entry.Name, entry.Error!);
             return false;
         }
-        foreach ((string claim, string what) in entry.Claims)
+        string key = entry.Record.Key;
+        if (_subnetClaims.TryGetValue(key, out string? holder) && holder != entry.Name)
         {
-            if (_claims.TryGetValue(claim, out string? holder) && holder != entry.Name)
+            Warn(entry.Name, $"node {entry.Name} skipped: its podCIDR {LeaseSubnets.ParseKey(key)} is node {holder}'s");
+            return false;
+        }
+        foreach ((IPAddress? ip, string what) in new[] { (entry.PublicIP, "public-ip"), (entry.PublicIPv6, "public-ipv6") })
+        {
+            if (ip is not null && _addressClaims.TryGetValue(ip, out holder) && holder != entry.Name)
             {
-                Warn(entry.Name, $"node {entry.Name} skipped: its {what} is node {holder}'s");
+                Warn(entry.Name, $"node {entry.Name} skipped: its {what} {ip} is node {holder}'s");
                 return false;
             }
         }
-        foreach ((string claim, _) in entry.Claims)
+        _subnetClaims[key] = entry.Name;
+        if (entry.PublicIP is not null)
         {
-            _claims[claim] = entry.Name;
+            _addressClaims[entry.PublicIP] = entry.Name;
+        }
+        if (entry.PublicIPv6 is not null)
+        {
+            _addressClaims[entry.PublicIPv6] = entry.Name;
         }
         entry.Accepted = true;
         _warnings.Remove(entry.Name);
@@ -243,11 +248,15 @@ public sealed class NodeLeaseTable(KubeAnnotations annotations, Action<string>? 
 
     private void Release(Entry entry)
     {
-        foreach ((string claim, _) in entry.Claims)
+        if (_subnetClaims.TryGetValue(entry.Record!.Key, out string? holder) && holder == entry.Name)
         {
-            if (_claims.TryGetValue(claim, out string? holder) && holder == entry.Name)
+            _subnetClaims.Remove(entry.Record.Key);
+        }
+        foreach (IPAddress? ip in new[] { entry.PublicIP, entry.PublicIPv6 })
+        {
+            if (ip is not null && _addressClaims.TryGetValue(ip, out holder) && holder == entry.Name)
             {
-                _claims.Remove(claim);
+                _addressClaims.Remove(ip);
             }
         }
         entry.Accepted = false;
@@ -263,13 +272,19 @@ public sealed class NodeLeaseTable(KubeAnnotations annotations, Action<string>? 
         warn?.Invoke(message);
     }
 
+    /// <summary>creationTimestamp as UTC ticks; a node without one sorts last (it cannot prove it was first).</summary>
+    private static long CreatedTicks(NodeSummary node) =>
+        DateTimeOffset.TryParse(node.Created, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out DateTimeOffset t)
+            ? t.UtcTicks
+            : long.MaxValue;
+
     private static string StripNode(string error, string name) =>
         error.StartsWith($"node {name}: ", StringComparison.Ordinal) ? error[(name.Length + 7)..]
         : error.StartsWith($"node {name} ", StringComparison.Ordinal) ? error[(name.Length + 6)..]
         : error;
 
     /// <summary>One node as held: its record when it reads as a lease, or why not; the claims the record makes.</summary>
-    private sealed record Entry(string Name, string Created, LeaseRecord? Record, IReadOnlyList<(string Claim, string What)> Claims, string? Error)
+    private sealed record Entry(string Name, long Created, LeaseRecord? Record, IPAddress? PublicIP, IPAddress? PublicIPv6, string? Error)
     {
         public bool Accepted { get; set; }
 

@@ -82,11 +82,11 @@ public sealed class LeaseManager
     public async Task<Lease> AcquireAsync(LeaseAttrs attrs, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attrs);
-        string value = attrs.ToJson();
         if ((_options.AssignedSubnets ?? _store as IAssignedSubnetStore) is IAssignedSubnetStore assigned)
         {
-            return await AcquireAssignedAsync(assigned, attrs, value, cancellationToken).ConfigureAwait(false);
+            return await AcquireAssignedAsync(assigned, attrs, cancellationToken).ConfigureAwait(false);
         }
+        string value = attrs.ToJson();
         for (int attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -109,10 +109,10 @@ public sealed class LeaseManager
     }
 
     /// <summary>The cluster chose the subnet (Kubernetes podCIDR): wait for it, then publish this node's attributes on it.</summary>
-    private async Task<Lease> AcquireAssignedAsync(IAssignedSubnetStore assigned, LeaseAttrs attrs, string value, CancellationToken ct)
+    private async Task<Lease> AcquireAssignedAsync(IAssignedSubnetStore assigned, LeaseAttrs attrs, CancellationToken ct)
     {
         LeaseSubnets subnets = await assigned.WaitForAssignedSubnetsAsync(Config, ct).ConfigureAwait(false);
-        LeaseRecord record = await _store.UpdateAsync(subnets.ToKey(), value, _options.Ttl, null, ct).ConfigureAwait(false);
+        LeaseRecord record = await _store.UpdateAsync(subnets.ToKey(), attrs.ToJson(), _options.Ttl, null, ct).ConfigureAwait(false);
         Lease lease = new(subnets, attrs, record.Expiration, record.Revision);
         Volatile.Write(ref _current, lease);
         _logger.LogInformation("Subnet {Subnets} assigned by {Store}; published this node's lease", lease.Subnets, _store.Description);

@@ -40,7 +40,7 @@ public sealed class KubeStoreStandInTests : IDisposable
         };
 
     private void CreateNode(string name, string? podCidr, IReadOnlyDictionary<string, string>? annotations = null) =>
-        _server.Kubectl(["create", "-f", "-"], NodeJson.Json(name, annotations, podCidr is null ? [] : [podCidr])).EnsureSuccess("kubectl create node " + name);
+        _server.Kubectl(["create", "-f", "-"], NodeJson.Json(name, annotations, podCidr is null ? [] : [podCidr], rv: 0)).EnsureSuccess("kubectl create node " + name);
 
     private JsonDocument GetNode(string name) => JsonDocument.Parse(_server.Kubectl("get", "node", name, "-o", "json").EnsureSuccess("kubectl get node").Stdout);
 

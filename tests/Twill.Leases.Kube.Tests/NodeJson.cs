@@ -21,7 +21,7 @@ internal static class NodeJson
         [P + "public-ip"] = publicIP,
     };
 
-    /// <summary>A Node's JSON with the given annotations and pod CIDRs, and a kubelet's status (addresses, conditions, images).</summary>
+    /// <summary>A Node's JSON with the given annotations and pod CIDRs, and a kubelet's status (conditions, images); no resourceVersion when <paramref name="rv"/> is 0 (a create).</summary>
     public static string Json(string name, IReadOnlyDictionary<string, string>? annotations, string[] podCidrs, long rv = 1, string created = "2026-12-07T09:00:00Z", int images = 3)
     {
         using MemoryStream stream = new();
@@ -32,7 +32,10 @@ internal static class NodeJson
             w.WriteString("kind", "Node");
             w.WriteStartObject("metadata");
             w.WriteString("name", name);
-            w.WriteString("resourceVersion", rv.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (rv > 0)
+            {
+                w.WriteString("resourceVersion", rv.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
             w.WriteString("creationTimestamp", created);
             w.WriteStartObject("labels");
             w.WriteString("kubernetes.io/hostname", name);

@@ -1,3 +1,4 @@
+using System.Net;
 using Twill.Core;
 using Twill.Leases.Store;
 
@@ -13,7 +14,7 @@ public class NodeLeaseTableTests
         List<string> warnings = [];
         NodeLeaseTable table = new(KubeAnnotations.Default, warnings.Add);
         config ??= Vxlan;
-        LeaseSubnets subnets = new(SubnetMath.ParseNetwork(ownCidr));
+        LeaseSubnets subnets = new(IPNetwork.Parse(ownCidr));
         table.Configure(config, own, subnets);
         PeerSet peers = new(config, warnings.Add)
         {
@@ -227,7 +228,7 @@ public class NodeLeaseTableTests
         NetworkConfig dual = NetworkConfig.Parse("""{"EnableIPv6":true,"Network":"10.244.0.0/16","IPv6Network":"fd00:10:244::/56","Backend":{"Type":"vxlan"}}""", out _);
         List<string> warnings = [];
         NodeLeaseTable table = new(KubeAnnotations.Default, warnings.Add);
-        table.Configure(dual, "own", new LeaseSubnets(SubnetMath.ParseNetwork("10.244.9.0/24"), SubnetMath.ParseNetwork("fd00:10:244:9::/64")));
+        table.Configure(dual, "own", new LeaseSubnets(IPNetwork.Parse("10.244.9.0/24"), IPNetwork.Parse("fd00:10:244:9::/64")));
         Dictionary<string, string> a = NodeJson.Vxlan("192.0.2.11", "02:00:00:00:00:11", vni: 1);
         a[NodeJson.P + "backend-v6-data"] = """{"VNI":1,"VtepMAC":"02:00:00:00:01:11"}""";
         a[NodeJson.P + "public-ipv6"] = "2001:db8::11";
@@ -238,5 +239,40 @@ public class NodeLeaseTableTests
         Assert.Equal("10.244.1.0-24&fd00:10:244:1::-64", r.Key);
         Assert.Equal("""{"PublicIP":"192.0.2.11","PublicIPv6":"2001:db8::11","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:11"},"BackendV6Data":{"VNI":1,"VtepMAC":"02:00:00:00:01:11"}}""", r.Value);
         Assert.Empty(warnings);
+    }
+}
+
+/// <summary>What the table holds per node: the lease, not the object (the 50 MB target for 5,000 nodes).</summary>
+public class NodeLeaseTableMemoryTests
+{
+    private const int Nodes = 5000;
+
+    [Fact]
+    public void Reset_FiveThousandKubeletSizedNodes_HoldsUnderOneKilobyteEach()
+    {
+        long before = GC.GetTotalMemory(forceFullCollection: true);
+        NodeLeaseTable table = Fill();
+        long after = GC.GetTotalMemory(forceFullCollection: true);
+
+        long perNode = (after - before) / Nodes;
+        Assert.Equal(Nodes, table.Records().Count);
+        Assert.True(perNode < 1024, $"{perNode} bytes held per node");
+        GC.KeepAlive(table);
+    }
+
+    /// <summary>Parses the nodes (~6 KB of JSON each, 40 images) and drops everything but the table.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static NodeLeaseTable Fill()
+    {
+        NodeLeaseTable table = new(KubeAnnotations.Default);
+        List<NodeSummary> nodes = new(Nodes);
+        for (int i = 0; i < Nodes; i++)
+        {
+            string json = NodeJson.Json($"node-{i}", NodeJson.Vxlan($"198.51.{100 + (i / 256)}.{i % 256}", $"02:00:00:00:{i / 256:x2}:{i % 256:x2}"),
+                [$"10.{(i / 256) + 1}.{i % 256}.0/24"], rv: i + 1, images: 40);
+            nodes.Add(NodeSummary.Parse(System.Text.Encoding.UTF8.GetBytes(json), NodeJson.P));
+        }
+        table.Reset(nodes);
+        return table;
     }
 }
