@@ -18,7 +18,7 @@ public sealed class VtepMacClaimTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static Lease Peer(string key, string mac) =>
-        Lease.TryFromRecord(new LeaseRecord(key, """{"PublicIP":"192.0.2.11","BackendType":"vxlan","BackendData":{"VNI":4096,"VtepMAC":"MAC"}}""".Replace("MAC", mac, StringComparison.Ordinal),
+        Lease.TryFromRecord(new LeaseRecord(key, """{"PublicIP":"192.0.2.11","BackendType":"vxlan","BackendData":{"VNI":4096,"VtepMAC":"@mac"}}""".Replace("@mac", mac, StringComparison.Ordinal),
             DateTimeOffset.UtcNow.AddHours(1), 1), out Lease? l, out string? e) ? l : throw new InvalidOperationException(e);
 
     private VtepMacClaim Claim() => new(_dir, Vxlan, Underlay, new() { [AddressFamily.InterNetwork] = Saved }, NullLogger.Instance);
