@@ -39,6 +39,12 @@ public sealed record LeaseManagerOptions
     /// the store itself is asked.
     /// </summary>
     public IAssignedSubnetStore? AssignedSubnets { get; init; }
+
+    /// <summary>
+    /// Called with every other lease of each listing before a subnet is chosen, to revise what this
+    /// node publishes (the agent takes a new VtepMAC when another node's lease already holds its one).
+    /// </summary>
+    public Func<IReadOnlyList<Lease>, LeaseAttrs, LeaseAttrs>? ReviseAttrs { get; init; }
 }
 
 /// <summary>
@@ -64,7 +70,11 @@ public sealed class LeaseManager
         Config = config;
         _options = options ?? new LeaseManagerOptions();
         _logger = logger ?? NullLogger.Instance;
+        Peers = new PeerSet(config, message => _logger.LogWarning("{Warning}", message));
     }
+
+    /// <summary>The valid peers as <see cref="WatchPeersAsync"/> keeps them: the node's one peer set, read by whoever plans from it.</summary>
+    public PeerSet Peers { get; }
 
     /// <summary>The validated network configuration leases are handed out from.</summary>
     public NetworkConfig Config { get; }
@@ -86,11 +96,10 @@ public sealed class LeaseManager
         {
             return await AcquireAssignedAsync(assigned, attrs, cancellationToken).ConfigureAwait(false);
         }
-        string value = attrs.ToJson();
         for (int attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Lease? lease = await TryAcquireOnceAsync(attrs, value, cancellationToken).ConfigureAwait(false);
+            Lease? lease = await TryAcquireOnceAsync(attrs, cancellationToken).ConfigureAwait(false);
             if (lease is not null)
             {
                 Volatile.Write(ref _current, lease);
@@ -112,6 +121,21 @@ public sealed class LeaseManager
     private async Task<Lease> AcquireAssignedAsync(IAssignedSubnetStore assigned, LeaseAttrs attrs, CancellationToken ct)
     {
         LeaseSubnets subnets = await assigned.WaitForAssignedSubnetsAsync(Config, ct).ConfigureAwait(false);
+        if (_options.ReviseAttrs is { } revise)
+        {
+            // The same VtepMAC rule as for chosen subnets: a MAC another node's lease holds is not published.
+            LeaseListing listing = await _store.ListAsync(ct).ConfigureAwait(false);
+            string own = subnets.ToKey();
+            List<Lease> others = [];
+            foreach (LeaseRecord r in listing.Records)
+            {
+                if (r.Key != own && Lease.TryFromRecord(r, out Lease? other, out _))
+                {
+                    others.Add(other);
+                }
+            }
+            attrs = revise(others, attrs);
+        }
         LeaseRecord record = await _store.UpdateAsync(subnets.ToKey(), attrs.ToJson(), _options.Ttl, null, ct).ConfigureAwait(false);
         Lease lease = new(subnets, attrs, record.Expiration, record.Revision);
         Volatile.Write(ref _current, lease);
@@ -119,7 +143,7 @@ public sealed class LeaseManager
         return lease;
     }
 
-    private async Task<Lease?> TryAcquireOnceAsync(LeaseAttrs attrs, string value, CancellationToken ct)
+    private async Task<Lease?> TryAcquireOnceAsync(LeaseAttrs attrs, CancellationToken ct)
     {
         LeaseListing listing = await _store.ListAsync(ct).ConfigureAwait(false);
         List<Lease> leases = new(listing.Records.Count);
@@ -139,6 +163,11 @@ public sealed class LeaseManager
         Lease? mine = attrs.HasPublicIP
             ? leases.FirstOrDefault(l => l.Attrs.PublicIP.Equals(attrs.PublicIP))
             : attrs.PublicIPv6 is IPAddress ip6 ? leases.FirstOrDefault(l => ip6.Equals(l.Attrs.PublicIPv6)) : null;
+        if (_options.ReviseAttrs is { } revise)
+        {
+            attrs = revise([.. leases.Where(l => !ReferenceEquals(l, mine))], attrs);
+        }
+        string value = attrs.ToJson();
         if (mine is not null)
         {
             if (IsCompatible(mine.Subnets))
@@ -309,7 +338,8 @@ public sealed class LeaseManager
     /// </summary>
     public async IAsyncEnumerable<PeerEvent> WatchPeersAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        PeerSet peers = new(Config, message => _logger.LogWarning("{Warning}", message)) { Own = Current };
+        PeerSet peers = Peers;
+        peers.Own = Current;
         while (!cancellationToken.IsCancellationRequested)
         {
             LeaseListing? listing = null;
