@@ -89,6 +89,10 @@ public class KubeAgentLabTests
 
         public KubeControlPlane(TestNetns ns, string labDir)
         {
+            if (!File.Exists(KubeApiServer.BinaryPath))
+            {
+                throw new InvalidOperationException($"{KubeApiServer.BinaryPath} is missing: run `make build` (or set TWILL_KUBE_APISERVER)");
+            }
             _ns = ns;
             _dir = Path.Combine(labDir, "control-plane");
             Directory.CreateDirectory(_dir);
