@@ -64,6 +64,21 @@ public class KubeAgentLabTests
             Assert.True(AgentLab.Eventually(() => !lab.TwillRoutes(0).Any(r => r.StartsWith("10.244.3.0/24", StringComparison.Ordinal)), TimeSpan.FromSeconds(30)),
                 "n3's route gone from n1\n" + Diagnose());
             Assert.True(lab.Ping(0, 1), "pod 1 -> pod 2 after n3 left");
+
+            // A wiped state directory and a lost device: the VtepMAC comes back from n1's own backend-data,
+            // so n2's FDB entry for n1 stays right.
+            string published = BackendData(cp, "n1");
+            Assert.Equal(0, lab.StopAgent(0));
+            foreach (string f in Directory.GetFiles(lab.StateDir(0), "vtep-mac*"))
+            {
+                File.Delete(f);
+            }
+            lab.Nodes[0].Ip("link", "del", "flannel.4096");
+            lab.StartAgent(0);
+            Assert.True(AgentLab.Eventually(() => lab.Ping(0, 1), TimeSpan.FromSeconds(30)), "pod 1 -> pod 2 after the wiped restart\n" + Diagnose());
+            string mac = lab.Nodes[0].IpJson("link", "show", "flannel.4096")[0].GetProperty("address").GetString()!;
+            Assert.Equal(published, BackendData(cp, "n1"));
+            Assert.Contains($"\"VtepMAC\":\"{mac}\"", published, StringComparison.Ordinal);
         }
         finally
         {
@@ -72,6 +87,9 @@ public class KubeAgentLabTests
             built?.Dispose();
         }
     }
+
+    private static string BackendData(KubeControlPlane cp, string node) =>
+        cp.Kubectl("get", "node", node, "-o", "jsonpath={.metadata.annotations.flannel\\.alpha\\.coreos\\.com/backend-data}").EnsureSuccess("kubectl get").Stdout.Trim();
 
     private static bool NetworkAvailable(KubeControlPlane cp, string node)
     {
