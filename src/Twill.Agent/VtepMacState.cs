@@ -1,5 +1,6 @@
 using System.Net.NetworkInformation;
 using Twill.Backends;
+using Twill.Core;
 
 namespace Twill.Agent;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using Twill.Core;
 
 namespace Twill.Backends;
 
@@ -16,13 +17,14 @@ public enum BackendKind
 }
 
 /// <summary>
-/// The backend part of net-conf.json, already validated: what a plan needs and nothing else.
-/// Defaults are Flannel's on Linux (VNI 1, the kernel's VXLAN port 8472).
+/// The backend part of net-conf.json, already validated: what a plan needs and nothing else. Made
+/// from net-conf.json by <see cref="From"/>; defaults are Flannel's on Linux, written once in
+/// <see cref="VxlanBackendConfig"/> (VNI 1, the kernel's VXLAN port 8472, device <c>flannel.&lt;VNI&gt;</c>).
 /// </summary>
 public sealed record BackendSettings
 {
     /// <summary>The kernel's default VXLAN port, Flannel's default when net-conf.json gives none.</summary>
-    public const int LinuxDefaultPort = 8472;
+    public const int LinuxDefaultPort = VxlanBackendConfig.KernelDefaultPort;
 
     /// <summary>The only VNI floor and port a Windows (HNS) node accepts.</summary>
     public const int WindowsVni = 4096;
@@ -41,7 +43,7 @@ public sealed record BackendSettings
     public const int VxlanOverheadV6 = 70;
 
     /// <summary>Prefix of Flannel's IPv4 VXLAN device names (<c>flannel.&lt;VNI&gt;</c>).</summary>
-    public const string DevicePrefix = "flannel.";
+    public const string DevicePrefix = VxlanBackendConfig.DevicePrefix;
 
     /// <summary>Prefix of Flannel's IPv6 VXLAN device names (<c>flannel-v6.&lt;VNI&gt;</c>).</summary>
     public const string DevicePrefixV6 = "flannel-v6.";
@@ -49,7 +51,7 @@ public sealed record BackendSettings
     public BackendKind Kind { get; init; } = BackendKind.Vxlan;
 
     /// <summary>Backend.VNI.</summary>
-    public int Vni { get; init; } = 1;
+    public int Vni { get; init; } = VxlanBackendConfig.DefaultVni;
 
     /// <summary>Backend.Port; 0 means the kernel default (8472).</summary>
     public int Port { get; init; }
@@ -65,6 +67,27 @@ public sealed record BackendSettings
 
     /// <summary>Backend.DirectRouting: peers on our L2 segment get a host-gw route instead of the overlay.</summary>
     public bool DirectRouting { get; init; }
+
+    /// <summary>The settings net-conf.json's <c>Backend</c> section asks for (MTU 0 there means "derive").</summary>
+    public static BackendSettings From(BackendConfig backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        return backend switch
+        {
+            VxlanBackendConfig v => new BackendSettings
+            {
+                Kind = BackendKind.Vxlan,
+                Vni = v.Vni,
+                Port = v.Port,
+                Gbp = v.Gbp,
+                Learning = v.Learning,
+                Mtu = v.Mtu > 0 ? v.Mtu : null,
+                DirectRouting = v.DirectRouting,
+            },
+            HostGwBackendConfig => new BackendSettings { Kind = BackendKind.HostGw },
+            _ => throw new NotSupportedException($"Backend.Type '{backend.Type}' is not supported by Twill (supported: {string.Join(", ", BackendConfig.SupportedTypes)})"),
+        };
+    }
 
     /// <summary>The UDP port packets really go to.</summary>
     public int EffectivePort => Port == 0 ? LinuxDefaultPort : Port;

@@ -64,13 +64,19 @@ public static class SubnetMath
     /// <summary>True when every host bit of the address (beyond <paramref name="prefixLength"/>) is zero.</summary>
     public static bool IsAligned(IPAddress address, int prefixLength)
     {
-        int hostBits = AddressBits(address.AddressFamily) - prefixLength;
+        UInt128 number = ToNumber(address);
+        return Mask(number, prefixLength, address.AddressFamily) == number;
+    }
+
+    /// <summary>The address number with every bit beyond <paramref name="prefixLength"/> cleared: its network's number.</summary>
+    public static UInt128 Mask(UInt128 number, int prefixLength, AddressFamily family)
+    {
+        int hostBits = AddressBits(family) - prefixLength;
         if (hostBits <= 0)
         {
-            return true;
+            return number;
         }
-        UInt128 mask = hostBits >= 128 ? UInt128.MaxValue : (UInt128.One << hostBits) - 1;
-        return (ToNumber(address) & mask) == 0;
+        return hostBits >= 128 ? 0 : number & ~((UInt128.One << hostBits) - 1);
     }
 
     /// <summary>The first address after the network: 10.244.0.0/16 → 10.245.0.0 (as a number; may be 2^32 for IPv4).</summary>

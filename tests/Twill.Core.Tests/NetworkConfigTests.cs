@@ -29,12 +29,10 @@ public class NetworkConfigTests
         VxlanBackendConfig vxlan = Assert.IsType<VxlanBackendConfig>(config.Backend);
         Assert.Equal(4096, vxlan.Vni);
         Assert.Equal(4789, vxlan.Port);
-        Assert.Equal(4789, vxlan.EffectivePort);
         Assert.Equal(0, vxlan.Mtu);
         Assert.False(vxlan.Gbp);
         Assert.False(vxlan.Learning);
         Assert.False(vxlan.DirectRouting);
-        Assert.Equal("flannel.4096", vxlan.DeviceName);
         Assert.Equal((UInt128)255, config.IPv4Pool!.Count);
         Assert.Null(config.IPv6Pool);
     }
@@ -79,10 +77,8 @@ public class NetworkConfigTests
 
         Assert.Equal(1, vxlan.Vni);
         Assert.Equal(0, vxlan.Port);
-        Assert.Equal(8472, vxlan.EffectivePort);
         Assert.Equal(0, vxlan.Mtu);
         Assert.Equal("0E-2A", vxlan.MacPrefix);
-        Assert.Equal("flannel.1", vxlan.DeviceName);
     }
 
     [Fact]

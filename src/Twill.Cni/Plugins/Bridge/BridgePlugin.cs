@@ -481,6 +481,5 @@ public sealed class BridgePlugin : ICniPlugin
         return "veth" + Convert.ToHexStringLower(b);
     }
 
-    public static string? Mac(PhysicalAddress? mac) =>
-        mac is null ? null : string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+    public static string? Mac(PhysicalAddress? mac) => mac?.ToColonString();
 }
