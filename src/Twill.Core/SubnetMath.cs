@@ -124,20 +124,6 @@ public static class SubnetMath
         return (ToNumber(subnet.BaseAddress) - ToNumber(network.BaseAddress)) / Size(subnet.PrefixLength, subnet.BaseAddress.AddressFamily);
     }
 
-    /// <summary>The subnet of the same length right after this one: 10.244.3.0/24 → 10.244.4.0/24. Null at the end of the address space.</summary>
-    public static IPNetwork? NextSubnet(IPNetwork subnet)
-    {
-        AddressFamily family = subnet.BaseAddress.AddressFamily;
-        UInt128 size = Size(subnet.PrefixLength, family);
-        UInt128 start = ToNumber(subnet.BaseAddress);
-        UInt128 max = family == AddressFamily.InterNetwork ? uint.MaxValue : UInt128.MaxValue;
-        if (size == UInt128.MaxValue || start > max - size)
-        {
-            return null;
-        }
-        return new IPNetwork(ToAddress(start + size, family), subnet.PrefixLength);
-    }
-
     /// <summary>True when <paramref name="inner"/> lies entirely inside <paramref name="outer"/> (same family).</summary>
     public static bool Contains(IPNetwork outer, IPNetwork inner) =>
         outer.BaseAddress.AddressFamily == inner.BaseAddress.AddressFamily
@@ -220,12 +206,6 @@ public static class SubnetMath
         }
         return ok;
     }
-
-    /// <summary>Strict parse (see <see cref="TryParseNetwork"/>); throws <see cref="FormatException"/> naming the text.</summary>
-    public static IPNetwork ParseNetwork(string text) =>
-        TryParseNetwork(text, out IPNetwork network, out string? error)
-            ? network
-            : throw new FormatException($"'{text}' {error}");
 
     private static void CheckSubnetLength(IPNetwork network, int subnetLength)
     {

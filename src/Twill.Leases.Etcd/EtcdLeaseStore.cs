@@ -30,8 +30,6 @@ public sealed partial class EtcdLeaseStore : ILeaseStore
 
     public string Description { get; }
 
-    public EtcdKeyLayout Layout => _layout;
-
     /// <summary>How many lease TTLs listings may look up at once; one lookup per etcd lease is unavoidable the first time.</summary>
     public int TtlLookupParallelism { get; init; } = 32;
 
