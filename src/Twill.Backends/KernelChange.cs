@@ -10,96 +10,46 @@ namespace Twill.Backends;
 /// </summary>
 public abstract record KernelChange
 {
+    private readonly object _subject;
+
     // Closed: only the cases below derive from it.
-    private protected KernelChange()
-    {
-    }
+    private protected KernelChange(bool isDelete, string device, AddressFamily family, object subject) =>
+        (IsDelete, Device, Family, _subject) = (isDelete, device, family, subject);
 
     /// <summary>True for the deletes: a delete of what is already gone is success.</summary>
-    public abstract bool IsDelete { get; }
+    public bool IsDelete { get; }
 
     /// <summary>The device the object is on.</summary>
-    public abstract string Device { get; }
+    public string Device { get; }
 
     /// <summary>The family the object belongs to (an FDB entry: of its remote, which follows the device's underlay).</summary>
-    public abstract AddressFamily Family { get; }
+    public AddressFamily Family { get; }
 
-    /// <summary>The object, as <c>ip</c> would print it.</summary>
-    protected abstract object Subject { get; }
-
-    public sealed override string ToString() => $"{GetType().Name} {Subject}";
+    public sealed override string ToString() => $"{GetType().Name} {_subject}";
 
     /// <summary><c>ip addr replace</c>.</summary>
-    public sealed record AddAddress(PlannedAddress Address) : KernelChange
-    {
-        public override bool IsDelete => false;
-        public override string Device => Address.Device;
-        public override AddressFamily Family => Address.Address.AddressFamily;
-        protected override object Subject => Address;
-    }
+    public sealed record AddAddress(PlannedAddress Address) : KernelChange(false, Address.Device, Address.Address.AddressFamily, Address);
 
     /// <summary><c>ip addr del</c>.</summary>
-    public sealed record DeleteAddress(PlannedAddress Address) : KernelChange
-    {
-        public override bool IsDelete => true;
-        public override string Device => Address.Device;
-        public override AddressFamily Family => Address.Address.AddressFamily;
-        protected override object Subject => Address;
-    }
+    public sealed record DeleteAddress(PlannedAddress Address) : KernelChange(true, Address.Device, Address.Address.AddressFamily, Address);
 
     /// <summary><c>ip route replace</c>.</summary>
-    public sealed record PutRoute(PlannedRoute Route) : KernelChange
-    {
-        public override bool IsDelete => false;
-        public override string Device => Route.Device;
-        public override AddressFamily Family => Route.Destination.BaseAddress.AddressFamily;
-        protected override object Subject => Route;
-    }
+    public sealed record PutRoute(PlannedRoute Route) : KernelChange(false, Route.Device, Route.Destination.BaseAddress.AddressFamily, Route);
 
     /// <summary><c>ip route del</c>.</summary>
-    public sealed record DeleteRoute(PlannedRoute Route) : KernelChange
-    {
-        public override bool IsDelete => true;
-        public override string Device => Route.Device;
-        public override AddressFamily Family => Route.Destination.BaseAddress.AddressFamily;
-        protected override object Subject => Route;
-    }
+    public sealed record DeleteRoute(PlannedRoute Route) : KernelChange(true, Route.Device, Route.Destination.BaseAddress.AddressFamily, Route);
 
     /// <summary><c>ip neigh replace … nud permanent</c>.</summary>
-    public sealed record PutNeighbour(PlannedNeighbour Neighbour) : KernelChange
-    {
-        public override bool IsDelete => false;
-        public override string Device => Neighbour.Device;
-        public override AddressFamily Family => Neighbour.Address.AddressFamily;
-        protected override object Subject => Neighbour;
-    }
+    public sealed record PutNeighbour(PlannedNeighbour Neighbour) : KernelChange(false, Neighbour.Device, Neighbour.Address.AddressFamily, Neighbour);
 
     /// <summary><c>ip neigh del</c>.</summary>
-    public sealed record DeleteNeighbour(PlannedNeighbour Neighbour) : KernelChange
-    {
-        public override bool IsDelete => true;
-        public override string Device => Neighbour.Device;
-        public override AddressFamily Family => Neighbour.Address.AddressFamily;
-        protected override object Subject => Neighbour;
-    }
+    public sealed record DeleteNeighbour(PlannedNeighbour Neighbour) : KernelChange(true, Neighbour.Device, Neighbour.Address.AddressFamily, Neighbour);
 
     /// <summary><c>bridge fdb replace … self permanent</c>.</summary>
-    public sealed record PutFdb(PlannedFdb Fdb) : KernelChange
-    {
-        public override bool IsDelete => false;
-        public override string Device => Fdb.Device;
-        public override AddressFamily Family => Fdb.Destination.AddressFamily;
-        protected override object Subject => Fdb;
-    }
+    public sealed record PutFdb(PlannedFdb Fdb) : KernelChange(false, Fdb.Device, Fdb.Destination.AddressFamily, Fdb);
 
     /// <summary><c>bridge fdb del</c>.</summary>
-    public sealed record DeleteFdb(PlannedFdb Fdb) : KernelChange
-    {
-        public override bool IsDelete => true;
-        public override string Device => Fdb.Device;
-        public override AddressFamily Family => Fdb.Destination.AddressFamily;
-        protected override object Subject => Fdb;
-    }
+    public sealed record DeleteFdb(PlannedFdb Fdb) : KernelChange(true, Fdb.Device, Fdb.Destination.AddressFamily, Fdb);
 }
 
 /// <summary>
