@@ -1,17 +1,8 @@
 using System.Globalization;
 using System.Net;
+using Twill.Agent.Store;
 
 namespace Twill.Agent;
-
-/// <summary>Where leases live.</summary>
-public enum StoreKind
-{
-    /// <summary>The embedded file store (<c>--store file --store-dir DIR</c>), one directory shared by the nodes.</summary>
-    File,
-
-    /// <summary>etcd v3, Flannel's key layout.</summary>
-    Etcd,
-}
 
 /// <summary>
 /// The agent's settings: Flannel's flags where they make sense (so a flanneld command line
@@ -32,15 +23,9 @@ public sealed record AgentOptions
 
     /// <summary>True when --net-config-path was given: the file wins over a config kept in the store.</summary>
     public bool NetConfigPathGiven { get; init; }
-    public StoreKind Store { get; init; } = StoreKind.File;
-    public string StoreDir { get; init; } = "/var/lib/twill/leases";
-    public IReadOnlyList<string> EtcdEndpoints { get; init; } = [];
-    public string EtcdPrefix { get; init; } = "/coreos.com/network";
-    public string? EtcdCaFile { get; init; }
-    public string? EtcdCertFile { get; init; }
-    public string? EtcdKeyFile { get; init; }
-    public string? EtcdUsername { get; init; }
-    public string? EtcdPassword { get; init; }
+
+    /// <summary>The lease store: <c>--store</c>, <c>--store-dir</c>, <c>--etcd-*</c>, shared with every command that opens it.</summary>
+    public LeaseStoreOptions LeaseStore { get; init; } = new();
     public TimeSpan SubnetLeaseRenewMargin { get; init; } = TimeSpan.FromMinutes(60);
     public IPAddress HealthzIP { get; init; } = IPAddress.Loopback;
 
@@ -65,18 +50,17 @@ public enum LogLevelName
     Error,
 }
 
-/// <summary>One flag: its name, what it takes, its help line.</summary>
-internal sealed record FlagSpec(string Name, bool IsBool, bool Repeatable, string Help, Func<AgentOptions, string, AgentOptions> Set);
-
 /// <summary>
 /// Parses the agent's command line like Go's flag package does for flanneld (<c>-flag</c>,
 /// <c>--flag value</c>, <c>--flag=value</c>, bare booleans), then fills every flag not given on the
 /// command line from the environment variable <c>TWILL_&lt;FLAG&gt;</c> (upper case, '-' → '_'),
-/// exactly as flanneld does with <c>FLANNELD_*</c>. Pure: the environment is passed in.
+/// exactly as flanneld does with <c>FLANNELD_*</c> — the precedence of <see cref="FlagResolver"/>.
+/// The store's flags are <see cref="LeaseStoreFlags"/>'s, so the agent and <c>twill leases list</c>
+/// choose a store by the same rules. Pure: the environment is passed in.
 /// </summary>
 public static class AgentFlags
 {
-    internal static readonly FlagSpec[] Specs =
+    internal static readonly FlagSpec<AgentOptions>[] Specs =
     [
         new("iface", false, true, "interface (name or IP) for the underlay; repeatable, first match wins", (o, v) => o with { Ifaces = [.. o.Ifaces, v] }),
         new("iface-regex", false, true, "regex on interface names or IPs; repeatable", (o, v) => o with { IfaceRegexes = [.. o.IfaceRegexes, v] }),
@@ -86,15 +70,7 @@ public static class AgentFlags
         new("iptables-forward-rules", true, false, "accept forwarding of the pod network (default true)", (o, v) => o with { IptablesForwardRules = ParseBool("iptables-forward-rules", v) }),
         new("subnet-file", false, false, "where to write subnet.env (default /run/flannel/subnet.env)", (o, v) => o with { SubnetFile = v }),
         new("net-config-path", false, false, "net-conf.json (default /etc/kube-flannel/net-conf.json; else the store's config)", (o, v) => o with { NetConfigPath = v, NetConfigPathGiven = true }),
-        new("store", false, false, "lease store: file (default) or etcd", (o, v) => o with { Store = ParseStore(v) }),
-        new("store-dir", false, false, "file store directory, shared by the nodes (default /var/lib/twill/leases)", (o, v) => o with { StoreDir = v }),
-        new("etcd-endpoints", false, false, "comma-separated etcd endpoints (implies --store etcd)", (o, v) => o with { EtcdEndpoints = v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), Store = StoreKind.Etcd }),
-        new("etcd-prefix", false, false, "etcd prefix (default /coreos.com/network)", (o, v) => o with { EtcdPrefix = v }),
-        new("etcd-cafile", false, false, "etcd CA certificate", (o, v) => o with { EtcdCaFile = v }),
-        new("etcd-certfile", false, false, "etcd client certificate", (o, v) => o with { EtcdCertFile = v }),
-        new("etcd-keyfile", false, false, "etcd client key", (o, v) => o with { EtcdKeyFile = v }),
-        new("etcd-username", false, false, "etcd user", (o, v) => o with { EtcdUsername = v }),
-        new("etcd-password", false, false, "etcd password", (o, v) => o with { EtcdPassword = v }),
+        .. LeaseStoreFlags.Specs.Select(f => f.Lift<AgentOptions>(o => o.LeaseStore, (o, store) => o with { LeaseStore = store })),
         new("subnet-lease-renew-margin", false, false, "renew the lease this many minutes before it expires (default 60)", (o, v) => o with { SubnetLeaseRenewMargin = TimeSpan.FromMinutes(ParseInt("subnet-lease-renew-margin", v, 1, 1439)) }),
         new("healthz-ip", false, false, "health server address (default 127.0.0.1)", (o, v) => o with { HealthzIP = ParseIp("healthz-ip", v) }),
         new("healthz-port", false, false, "health server port: /healthz, /readyz, /metrics (default 0 = off)", (o, v) => o with { HealthzPort = ParseInt("healthz-port", v, 0, 65535) }),
@@ -107,15 +83,22 @@ public static class AgentFlags
     ];
 
     /// <summary>The flags as help text, one per line.</summary>
-    public static string Help => string.Join('\n', Specs.Select(s => $"  {("--" + s.Name + (s.IsBool ? "" : " V")),-30} {s.Help}"));
+    public static string Help => FlagResolver.Help(Specs);
 
     /// <summary>Parses <paramref name="args"/>, then the environment; throws <see cref="FormatException"/> naming the flag and value.</summary>
     public static AgentOptions Parse(IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
-        AgentOptions options = new();
-        HashSet<string> given = new(StringComparer.Ordinal);
+        Dictionary<string, SettingSource> sources = new(StringComparer.Ordinal);
+        AgentOptions options = FlagResolver.Resolve(new AgentOptions(), Specs, Tokenize(args), environment, sources);
+        return options with { LeaseStore = LeaseStoreFlags.SelectKind(options.LeaseStore, sources) };
+    }
+
+    /// <summary>Go's flag syntax: <c>-flag</c> or <c>--flag</c>, then <c>=value</c> or the next argument; a bare boolean is true.</summary>
+    private static List<GivenFlag> Tokenize(IReadOnlyList<string> args)
+    {
+        List<GivenFlag> given = new(args.Count);
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
@@ -131,7 +114,7 @@ public static class AgentFlags
                 value = body[(eq + 1)..];
                 body = body[..eq];
             }
-            FlagSpec spec = Specs.FirstOrDefault(s => s.Name == body) ?? throw new FormatException($"unknown flag --{body}");
+            FlagSpec<AgentOptions> spec = FlagResolver.Find(Specs, body) ?? throw new FormatException($"unknown flag --{body}");
             if (value is null)
             {
                 if (spec.IsBool)
@@ -147,25 +130,9 @@ public static class AgentFlags
                     throw new FormatException($"flag --{spec.Name} needs a value");
                 }
             }
-            options = spec.Set(options, value);
-            given.Add(spec.Name);
+            given.Add(new GivenFlag(spec.Name, value));
         }
-        foreach (FlagSpec spec in Specs)
-        {
-            if (!given.Contains(spec.Name) && environment.TryGetValue("TWILL_" + EnvName(spec.Name), out string? env) && env.Length > 0)
-            {
-                // Repeatable flags take a comma-separated list from the environment, as flanneld's do.
-                foreach (string v in spec.Repeatable ? env.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [env])
-                {
-                    options = spec.Set(options, v);
-                }
-            }
-        }
-        if (options.Store == StoreKind.Etcd && options.EtcdEndpoints.Count == 0)
-        {
-            options = options with { EtcdEndpoints = ["http://127.0.0.1:2379"] };
-        }
-        return options;
+        return given;
     }
 
     /// <summary>The current process's environment as a dictionary.</summary>
@@ -181,8 +148,6 @@ public static class AgentFlags
         }
         return env;
     }
-
-    internal static string EnvName(string flag) => flag.ToUpperInvariant().Replace('-', '_');
 
     private static IPAddress ParseIp(string flag, string v) =>
         IPAddress.TryParse(v, out IPAddress? ip) ? ip : throw new FormatException($"--{flag}: '{v}' is not an IP address");
@@ -203,13 +168,6 @@ public static class AgentFlags
         int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= min && n <= max
             ? n
             : throw new FormatException($"--{flag}: '{v}' is not an integer in {min}..{max}");
-
-    private static StoreKind ParseStore(string v) => v switch
-    {
-        "file" => StoreKind.File,
-        "etcd" => StoreKind.Etcd,
-        _ => throw new FormatException($"--store: '{v}' is not a store (file, etcd)"),
-    };
 
     private static LogLevelName ParseLevel(string v) => v.ToLowerInvariant() switch
     {

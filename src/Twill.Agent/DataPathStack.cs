@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.NetworkInformation;
+using System.Runtime.CompilerServices;
 using Twill.Backends;
 using Twill.Leases;
 
@@ -18,9 +19,11 @@ internal sealed class DataPathStack
 {
     private readonly Func<Lease, PeerLease?> _convert;
 
-    // Each lease converted so far → its plan input. Leases are immutable records, replaced on every
-    // change, so a peer whose Lease instance is the same keeps its input: an event converts one lease, not all.
-    private Dictionary<Lease, PeerLease?> _inputs = new(ReferenceEqualityComparer.Instance);
+    // Each lease's plan input, attached to the lease object itself rather than kept in a set of our
+    // own: which leases are peers is the PeerSet's business alone, and an input goes when its lease
+    // does. Leases are immutable records, replaced on every change, so a peer whose Lease instance is
+    // the same keeps its input: an event converts one lease, not all.
+    private readonly ConditionalWeakTable<Lease, Converted> _inputs = new();
 
     /// <param name="name">For logs: "IPv4", "IPv6".</param>
     /// <param name="settings">The backend settings for this family.</param>
@@ -83,23 +86,23 @@ internal sealed class DataPathStack
     private List<PeerLease> Inputs(IReadOnlyCollection<Lease> peers)
     {
         List<PeerLease> inputs = new(peers.Count);
-        Dictionary<Lease, PeerLease?> next = new(peers.Count, ReferenceEqualityComparer.Instance);
         foreach (Lease lease in peers)
         {
-            if (!_inputs.TryGetValue(lease, out PeerLease? input))
+            if (!_inputs.TryGetValue(lease, out Converted? converted))
             {
-                input = _convert(lease);
+                converted = new Converted(_convert(lease));
+                _inputs.AddOrUpdate(lease, converted);
             }
-            next[lease] = input;
-            if (input is not null)
+            if (converted.Input is PeerLease input)
             {
                 inputs.Add(input);
             }
         }
-        // Rebuilt each pass so departed peers' entries go with them.
-        _inputs = next;
         return inputs;
     }
+
+    /// <summary>A lease's plan input for this family (null: the lease has nothing for it).</summary>
+    private sealed record Converted(PeerLease? Input);
 }
 
 /// <summary>What one stack did in one pass: its plan, the reconcile result, and how long planning took.</summary>

@@ -13,7 +13,7 @@ namespace Twill.Agent;
 /// networks: which families run (EnableIPv4 / EnableIPv6), what the lease publishes for each
 /// (PublicIP + BackendData, PublicIPv6 + BackendV6Data), this node's lease as each family's plan
 /// input and the firewall's networks. Pure. (subnet.env's per-family lines are built from the stacks
-/// in <c>NodeAgent.BuildSubnetEnv</c>.)
+/// in <c>SubnetEnvPublisher</c>.)
 /// </summary>
 public static class DualStack
 {

@@ -7,16 +7,17 @@ namespace Twill.Cli;
 /// <summary>
 /// <c>twill agent</c>: the node agent. Flags are Flannel's (Go flag syntax: <c>--iface eth0</c>,
 /// <c>--iface=eth0</c>, <c>-ip-masq</c>), so they are parsed by <see cref="AgentFlags"/> rather than
-/// System.CommandLine; the flag list is part of the help text.
+/// System.CommandLine; <c>twill agent --help</c> appends their table (<see cref="FlagsHelp"/>) to the usual help.
 /// </summary>
 internal static class AgentCommand
 {
+    /// <summary>The agent's flags, for <c>twill agent --help</c> only (<c>twill --help</c> keeps one line per command).</summary>
+    public static string FlagsHelp =>
+        "Flags (command line > TWILL_<FLAG> environment, e.g. TWILL_IFACE, TWILL_PUBLIC_IP > default):\n" + AgentFlags.Help;
+
     public static Command Create()
     {
-        Command command = new("agent",
-            "Run the node agent: lease this node's pod subnet and route every peer's (vxlan, host-gw).\n\n"
-            + "Flags (a flag not given is read from TWILL_<FLAG>, e.g. TWILL_IFACE, TWILL_PUBLIC_IP):\n"
-            + AgentFlags.Help)
+        Command command = new("agent", "Run the node agent: lease this node's pod subnet and route every peer's (vxlan, host-gw).")
         {
             TreatUnmatchedTokensAsErrors = false,
         };

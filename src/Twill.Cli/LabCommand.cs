@@ -52,13 +52,12 @@ internal static class LabCommand
         Option<FileInfo?> cniConf = new("--cni-conf") { Description = "CNI conflist to use (default: the seed's vxlan0)." };
         Option<string?> cniPath = new("--cni-path") { Description = "Directory of the CNI plugins (default: out/cni beside this twill)." };
         Option<string?> agentBinary = new("--agent-binary") { Description = "The twill binary the agents run as (default: this one).", Hidden = true };
-        Option<bool> keep = new("--keep") { Description = "Accepted for symmetry: up always leaves the lab running; `make lab` tears it down unless told to keep it." };
         Option<string> name = NameOption();
         Option<string?> root = StateRootOption();
 
         Command up = new("up", "Build the lab: namespaces, underlay, store, one agent per node, pods via CNI.")
         {
-            nodes, backend, underlay, store, pods, netConf, cniConf, cniPath, keep, name, root, agentBinary,
+            nodes, backend, underlay, store, pods, netConf, cniConf, cniPath, name, root, agentBinary,
         };
         up.SetAction(parse =>
         {

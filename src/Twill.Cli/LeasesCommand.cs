@@ -4,15 +4,16 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Spectre.Console;
+using Twill.Agent;
+using Twill.Agent.Store;
 using Twill.Leases;
-using Twill.Leases.Etcd;
 using Twill.Leases.Store;
 
 namespace Twill.Cli;
 
 /// <summary>
 /// <c>twill leases list</c>: the subnet leases in the store, as a table or JSON. The store is chosen
-/// by the same flags as the agent's (<see cref="LeaseStoreFlags"/>).
+/// by the same flags, environment and defaults as the agent's (<see cref="LeaseStoreOptionsBinding"/>).
 /// </summary>
 internal static class LeasesCommand
 {
@@ -28,7 +29,7 @@ internal static class LeasesCommand
 
     private static Command List()
     {
-        LeaseStoreFlags flags = new();
+        LeaseStoreOptionsBinding flags = new();
         Option<bool> json = new("--json") { Description = "Print JSON (one array of leases) for scripts." };
         Command list = new("list", "Print every unexpired lease: subnet, public IP, backend, VtepMAC, time to expiry.") { json };
         flags.AddTo(list);
@@ -37,9 +38,10 @@ internal static class LeasesCommand
             ILeaseStore store;
             try
             {
-                store = flags.CreateStore(parse, mustExist: true);
+                store = LeaseStoreKinds.Create(flags.Resolve(parse, AgentFlags.ProcessEnvironment()), LeaseStoreUse.Inspect,
+                    problem => Console.Error.WriteLine("twill leases: warning: watch: " + problem));
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is FormatException or ArgumentException)
             {
                 Console.Error.WriteLine($"twill leases list: {e.Message}");
                 return ExitUsage;
@@ -173,101 +175,49 @@ internal static class LeasesCommand
 }
 
 /// <summary>
-/// The flags that choose a lease store for the commands that inspect one: <c>--store file|etcd</c>,
-/// <c>--store-dir</c>, and Flannel's etcd flags, with the agent's rule (<c>AgentOptions</c>): an
-/// explicit <c>--etcd-endpoints</c> means etcd, so one command line serves <c>twill agent</c> and
-/// <c>twill leases list</c> alike.
+/// The lease-store flags (<see cref="Twill.Agent.Store.LeaseStoreFlags"/>, the agent's own) as
+/// System.CommandLine options, so <c>--help</c> lists them; their values are handed back to the
+/// shared model, which applies the one precedence (command line, then <c>TWILL_*</c>, then defaults)
+/// and the one contradiction rule. Nothing about the store is decided here.
 /// </summary>
-internal sealed class LeaseStoreFlags
+internal sealed class LeaseStoreOptionsBinding
 {
-    /// <summary>Where the embedded file store lives unless told otherwise.</summary>
-    public const string DefaultStoreDirectory = "/var/lib/twill/leases";
+    private readonly List<(FlagSpec<LeaseStoreOptions> Spec, Option<string?> Option)> _options = [];
 
-    public Option<string> Store { get; } = new("--store")
+    public LeaseStoreOptionsBinding()
     {
-        Description = "Where leases live: file (the embedded store, a directory) or etcd.",
-        DefaultValueFactory = _ => "file",
-    };
-
-    public Option<string> StoreDir { get; } = new("--store-dir")
-    {
-        Description = "The file store's directory (shared by every node on this machine).",
-        DefaultValueFactory = _ => DefaultStoreDirectory,
-    };
-
-    public Option<string> EtcdEndpoints { get; } = new("--etcd-endpoints")
-    {
-        Description = "Comma-separated etcd client URLs (implies --store etcd).",
-        DefaultValueFactory = _ => "http://127.0.0.1:2379",
-    };
-
-    public Option<string> EtcdPrefix { get; } = new("--etcd-prefix")
-    {
-        Description = "etcd key prefix (Flannel's).",
-        DefaultValueFactory = _ => EtcdLeaseStoreOptions.DefaultPrefix,
-    };
-
-    public Option<string?> EtcdCaFile { get; } = new("--etcd-cafile") { Description = "PEM CA of the etcd servers." };
-
-    public Option<string?> EtcdCertFile { get; } = new("--etcd-certfile") { Description = "PEM client certificate for etcd." };
-
-    public Option<string?> EtcdKeyFile { get; } = new("--etcd-keyfile") { Description = "PEM key of the client certificate." };
-
-    public Option<string?> EtcdUsername { get; } = new("--etcd-username") { Description = "etcd user name." };
-
-    public Option<string?> EtcdPassword { get; } = new("--etcd-password") { Description = "etcd password." };
-
-    public LeaseStoreFlags() => Store.AcceptOnlyFromAmong("file", "etcd");
+        foreach (FlagSpec<LeaseStoreOptions> spec in LeaseStoreFlags.Specs)
+        {
+            Option<string?> option = new("--" + spec.Name)
+            {
+                Description = $"{spec.Help} [env: {spec.EnvironmentName}]",
+                Arity = spec.IsBool ? ArgumentArity.ZeroOrOne : ArgumentArity.ExactlyOne,
+            };
+            _options.Add((spec, option));
+        }
+    }
 
     public void AddTo(Command command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (Option option in new Option[] { Store, StoreDir, EtcdEndpoints, EtcdPrefix, EtcdCaFile, EtcdCertFile, EtcdKeyFile, EtcdUsername, EtcdPassword })
+        foreach ((_, Option<string?> option) in _options)
         {
             command.Options.Add(option);
         }
     }
 
-    /// <summary>
-    /// The store the flags name. Throws <see cref="ArgumentException"/> listing every bad flag. With
-    /// <paramref name="mustExist"/> a missing store directory is an error instead of being created
-    /// (a listing should not leave an empty store behind).
-    /// </summary>
-    public ILeaseStore CreateStore(ParseResult parse, bool mustExist = false)
+    /// <summary>The store options from what was given and the environment. Throws <see cref="FormatException"/> on bad or contradicting flags.</summary>
+    public LeaseStoreOptions Resolve(ParseResult parse, IReadOnlyDictionary<string, string> environment)
     {
         ArgumentNullException.ThrowIfNull(parse);
-        bool endpointsGiven = parse.GetResult(EtcdEndpoints) is { Implicit: false };
-        bool storeGiven = parse.GetResult(Store) is { Implicit: false };
-        if (endpointsGiven && storeGiven && parse.GetValue(Store) == "file")
+        List<GivenFlag> given = [];
+        foreach ((FlagSpec<LeaseStoreOptions> spec, Option<string?> option) in _options)
         {
-            throw new ArgumentException("--store file and --etcd-endpoints contradict each other (--etcd-endpoints means the etcd store)");
-        }
-        if (parse.GetValue(Store) == "etcd" || endpointsGiven)
-        {
-            EtcdLeaseStoreOptions options = new()
+            if (parse.GetResult(option) is { Implicit: false })
             {
-                Endpoints = [.. parse.GetValue(EtcdEndpoints)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
-                Prefix = parse.GetValue(EtcdPrefix)!,
-                CaFile = parse.GetValue(EtcdCaFile),
-                CertFile = parse.GetValue(EtcdCertFile),
-                KeyFile = parse.GetValue(EtcdKeyFile),
-                Username = parse.GetValue(EtcdUsername),
-                Password = parse.GetValue(EtcdPassword),
-            };
-            IReadOnlyList<string> errors = options.Validate();
-            return errors.Count > 0
-                ? throw new ArgumentException(string.Join("; ", errors))
-                : new EtcdLeaseStore(options) { WatchProblem = problem => Console.Error.WriteLine("twill leases: warning: watch: " + problem) };
+                given.Add(new GivenFlag(spec.Name, parse.GetValue(option) ?? "true"));
+            }
         }
-        string directory = parse.GetValue(StoreDir)!;
-        if (string.IsNullOrWhiteSpace(directory))
-        {
-            throw new ArgumentException("--store-dir: empty directory name");
-        }
-        if (mustExist && !Directory.Exists(directory))
-        {
-            throw new ArgumentException($"--store-dir {directory}: no such directory (no file store there)");
-        }
-        return new FileLeaseStore(directory);
+        return LeaseStoreFlags.Resolve(given, environment);
     }
 }

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 
 namespace Twill.Cli;
 
@@ -9,13 +11,32 @@ internal static class Program
         RootCommand root = new(
             "Twill: a Flannel-compatible pod network for Kubernetes (node agent, CNI plugins, lab).");
 
-        root.Subcommands.Add(AgentCommand.Create());
+        Command agent = AgentCommand.Create();
+        root.Subcommands.Add(agent);
         root.Subcommands.Add(LeasesCommand.Create());
         root.Subcommands.Add(LabCommand.Create());
         root.Subcommands.Add(Planned("doctor", "Check this node for what the pod network needs (kernel modules, sysctls, subnet.env, leases).", null));
         root.Subcommands.Add(Planned("manifest", "Print Kubernetes manifests to install Twill (DaemonSet, RBAC, ConfigMap with net-conf.json).", null));
 
+        HelpOption help = root.Options.OfType<HelpOption>().Single();
+        help.Action = new AgentFlagsHelpAction((HelpAction)help.Action!, agent);
         return root.Parse(args).Invoke();
+    }
+
+    // The agent's flags are Flannel's, parsed outside System.CommandLine, so its help lists them
+    // after the usual text; every other command's help is the usual one.
+    private sealed class AgentFlagsHelpAction(HelpAction usual, Command agent) : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            int code = usual.Invoke(parseResult);
+            if (parseResult.CommandResult.Command == agent)
+            {
+                Console.Out.WriteLine(AgentCommand.FlagsHelp);
+                Console.Out.WriteLine();
+            }
+            return code;
+        }
     }
 
     // A command whose implementation has not landed yet: it is listed so --help shows the whole

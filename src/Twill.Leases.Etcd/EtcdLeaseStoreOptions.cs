@@ -9,8 +9,11 @@ public sealed record EtcdLeaseStoreOptions
     /// <summary>Flannel's default prefix.</summary>
     public const string DefaultPrefix = "/coreos.com/network";
 
+    /// <summary>Flannel's default endpoint: etcd on this machine.</summary>
+    public const string DefaultEndpoint = "http://127.0.0.1:2379";
+
     /// <summary>Client URLs (<c>http://</c> or <c>https://</c>); the store fails over from one to the next when one dies.</summary>
-    public IReadOnlyList<string> Endpoints { get; init; } = ["http://127.0.0.1:2379"];
+    public IReadOnlyList<string> Endpoints { get; init; } = [DefaultEndpoint];
 
     public string Prefix { get; init; } = DefaultPrefix;
 

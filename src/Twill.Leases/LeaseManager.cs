@@ -32,6 +32,12 @@ public sealed record LeaseManagerOptions
     public Random Random { get; init; } = Random.Shared;
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Called with every other lease of each listing before a subnet is chosen, to revise what this
+    /// node publishes (the agent takes a new VtepMAC when another node's lease already holds its one).
+    /// </summary>
+    public Func<IReadOnlyList<Lease>, LeaseAttrs, LeaseAttrs>? ReviseAttrs { get; init; }
 }
 
 /// <summary>
@@ -57,7 +63,11 @@ public sealed class LeaseManager
         Config = config;
         _options = options ?? new LeaseManagerOptions();
         _logger = logger ?? NullLogger.Instance;
+        Peers = new PeerSet(config, message => _logger.LogWarning("{Warning}", message));
     }
+
+    /// <summary>The valid peers as <see cref="WatchPeersAsync"/> keeps them: the node's one peer set, read by whoever plans from it.</summary>
+    public PeerSet Peers { get; }
 
     /// <summary>The validated network configuration leases are handed out from.</summary>
     public NetworkConfig Config { get; }
@@ -75,11 +85,10 @@ public sealed class LeaseManager
     public async Task<Lease> AcquireAsync(LeaseAttrs attrs, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attrs);
-        string value = attrs.ToJson();
         for (int attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Lease? lease = await TryAcquireOnceAsync(attrs, value, cancellationToken).ConfigureAwait(false);
+            Lease? lease = await TryAcquireOnceAsync(attrs, cancellationToken).ConfigureAwait(false);
             if (lease is not null)
             {
                 Volatile.Write(ref _current, lease);
@@ -97,7 +106,7 @@ public sealed class LeaseManager
         }
     }
 
-    private async Task<Lease?> TryAcquireOnceAsync(LeaseAttrs attrs, string value, CancellationToken ct)
+    private async Task<Lease?> TryAcquireOnceAsync(LeaseAttrs attrs, CancellationToken ct)
     {
         LeaseListing listing = await _store.ListAsync(ct).ConfigureAwait(false);
         List<Lease> leases = new(listing.Records.Count);
@@ -117,6 +126,11 @@ public sealed class LeaseManager
         Lease? mine = attrs.HasPublicIP
             ? leases.FirstOrDefault(l => l.Attrs.PublicIP.Equals(attrs.PublicIP))
             : attrs.PublicIPv6 is IPAddress ip6 ? leases.FirstOrDefault(l => ip6.Equals(l.Attrs.PublicIPv6)) : null;
+        if (_options.ReviseAttrs is { } revise)
+        {
+            attrs = revise([.. leases.Where(l => !ReferenceEquals(l, mine))], attrs);
+        }
+        string value = attrs.ToJson();
         if (mine is not null)
         {
             if (IsCompatible(mine.Subnets))
@@ -282,7 +296,8 @@ public sealed class LeaseManager
     /// </summary>
     public async IAsyncEnumerable<PeerEvent> WatchPeersAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        PeerSet peers = new(Config, message => _logger.LogWarning("{Warning}", message)) { Own = Current };
+        PeerSet peers = Peers;
+        peers.Own = Current;
         while (!cancellationToken.IsCancellationRequested)
         {
             LeaseListing? listing = null;

@@ -32,9 +32,12 @@ public sealed record PeerEvent(PeerEventKind Kind, Lease? Lease, IReadOnlyList<L
 /// unparseable key, value or backend data; a subnet outside the network or not SubnetLen (IPv6SubnetLen)
 /// long; a subnet overlapping ours or an earlier peer's; a public IP that is ours; a backend type other than the network's.
 /// Skipped records are re-examined when the set changes (an overlap may go away).
+/// It is the node's one set of peers: the watch that feeds it and the reconcile loop that reads it
+/// (<see cref="ToArray"/>) may run on different threads, so every member takes the set's lock.
 /// </summary>
 public sealed class PeerSet(NetworkConfig config, Action<string>? warn = null)
 {
+    private readonly Lock _gate = new();
     private readonly Dictionary<string, LeaseRecord> _records = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Lease> _peers = new(StringComparer.Ordinal);
     private readonly SubnetIndex _index = new();
@@ -44,17 +47,46 @@ public sealed class PeerSet(NetworkConfig config, Action<string>? warn = null)
     /// <summary>This node's lease, never reported as a peer and protected from overlap and public-IP theft.</summary>
     public Lease? Own
     {
-        get => _own;
-        set => _own = value;
+        get
+        {
+            lock (_gate)
+            {
+                return _own;
+            }
+        }
+        set
+        {
+            lock (_gate)
+            {
+                _own = value;
+            }
+        }
     }
 
-    /// <summary>The current valid peers.</summary>
-    public IReadOnlyCollection<Lease> Peers => _peers.Values;
+    /// <summary>The current valid peers (a copy).</summary>
+    public IReadOnlyCollection<Lease> Peers => ToArray();
+
+    /// <summary>The current valid peers, copied under the lock: what a reader on another thread plans from.</summary>
+    public Lease[] ToArray()
+    {
+        lock (_gate)
+        {
+            return [.. _peers.Values];
+        }
+    }
 
     /// <summary>Replaces everything with a listing; returns the snapshot event.</summary>
     public PeerEvent Reset(IEnumerable<LeaseRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
+        lock (_gate)
+        {
+            return ResetLocked(records);
+        }
+    }
+
+    private PeerEvent ResetLocked(IEnumerable<LeaseRecord> records)
+    {
         _records.Clear();
         _peers.Clear();
         _index.Clear();
@@ -74,10 +106,18 @@ public sealed class PeerSet(NetworkConfig config, Action<string>? warn = null)
     public IReadOnlyList<PeerEvent> Apply(LeaseChange change)
     {
         ArgumentNullException.ThrowIfNull(change);
+        lock (_gate)
+        {
+            return ApplyLocked(change);
+        }
+    }
+
+    private IReadOnlyList<PeerEvent> ApplyLocked(LeaseChange change)
+    {
         switch (change.Kind)
         {
             case LeaseChangeKind.Resync:
-                return [Reset(change.Listing?.Records ?? [])];
+                return [ResetLocked(change.Listing?.Records ?? [])];
             case LeaseChangeKind.Put when change.Record is LeaseRecord record:
                 return Put(record);
             case LeaseChangeKind.Delete:

@@ -1,4 +1,5 @@
 using System.Net;
+using Twill.Agent.Store;
 
 namespace Twill.Agent.Tests;
 
@@ -52,9 +53,9 @@ public class AgentFlagsTests
     {
         AgentOptions o = AgentFlags.Parse(["--etcd-endpoints=http://192.0.2.1:2379,http://192.0.2.2:2379", "--etcd-prefix", "/p"], NoEnv);
 
-        Assert.Equal(StoreKind.Etcd, o.Store);
-        Assert.Equal(2, o.EtcdEndpoints.Count);
-        Assert.Equal("/p", o.EtcdPrefix);
+        Assert.Equal(StoreKind.Etcd, o.LeaseStore.Kind);
+        Assert.Equal(2, o.LeaseStore.Etcd.Endpoints.Count);
+        Assert.Equal("/p", o.LeaseStore.Etcd.Prefix);
     }
 
     [Theory]

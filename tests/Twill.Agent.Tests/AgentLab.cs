@@ -17,8 +17,11 @@ internal sealed class AgentLab : IDisposable
 {
     private readonly List<IDisposable> _owned = [];
 
-    public AgentLab(string netConf, int nodes, string? extraAgentArgs = null)
+    /// <param name="sharedStateDir">Every agent keeps its state (VtepMAC, firewall lock) in one directory, as two agents on one machine without --state-dir do.</param>
+    /// <param name="oneByOne">Start each agent only once the previous one wrote subnet.env (its lease is in the store).</param>
+    public AgentLab(string netConf, int nodes, string? extraAgentArgs = null, bool sharedStateDir = false, bool oneByOne = false)
     {
+        SharedStateDir = sharedStateDir;
         Dir = Directory.CreateTempSubdirectory("twill-agent-lab-").FullName;
         File.WriteAllText(Path.Combine(Dir, "net-conf.json"), netConf);
         ExtraArgs = extraAgentArgs?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
@@ -40,13 +43,18 @@ internal sealed class AgentLab : IDisposable
                 Nodes.Add(node);
                 Agents.Add(null);
             }
+            List<SubnetEnv> envs = [];
             for (int i = 0; i < nodes; i++)
             {
                 StartAgent(i);
+                if (oneByOne)
+                {
+                    envs.Add(WaitSubnetEnv(i));
+                }
             }
             for (int i = 0; i < nodes; i++)
             {
-                Pods.Add(WirePod(i, WaitSubnetEnv(i)));
+                Pods.Add(WirePod(i, oneByOne ? envs[i] : WaitSubnetEnv(i)));
             }
         }
         catch
@@ -57,6 +65,7 @@ internal sealed class AgentLab : IDisposable
     }
 
     public string Dir { get; }
+    public bool SharedStateDir { get; }
     public string StoreDir => Path.Combine(Dir, "store");
     public string[] ExtraArgs { get; }
     public TestNetns Switch { get; }
@@ -89,6 +98,9 @@ internal sealed class AgentLab : IDisposable
 
     public string LogFile(int i) => Path.Combine(NodeDir(i), "agent.log");
 
+    /// <summary>Where agent <paramref name="i"/> keeps its state: its node directory, or the one shared directory.</summary>
+    public string StateDir(int i) => SharedStateDir ? Path.Combine(Dir, "state") : NodeDir(i);
+
     public void StartAgent(int i)
     {
         Directory.CreateDirectory(NodeDir(i));
@@ -99,7 +111,7 @@ internal sealed class AgentLab : IDisposable
             RedirectStandardOutput = true,
         };
         foreach (string a in (string[])["--net=" + Nodes[i].Path, Binary, "agent", "--iface", "eth0", "--store", "file", "--store-dir", StoreDir,
-            "--net-config-path", Path.Combine(Dir, "net-conf.json"), "--subnet-file", SubnetFile(i), "--state-dir", NodeDir(i),
+            "--net-config-path", Path.Combine(Dir, "net-conf.json"), "--subnet-file", SubnetFile(i), "--state-dir", StateDir(i),
             "--resync-period", "1s", "--log-level", "debug", .. ExtraArgs])
         {
             psi.ArgumentList.Add(a);

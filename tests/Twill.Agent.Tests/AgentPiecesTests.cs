@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Twill.Agent.Store;
 using Twill.Backends;
 using Twill.Core;
 using Twill.Leases.Etcd;
@@ -13,7 +14,7 @@ public class AgentPiecesTests
     [Fact]
     public void ToSettings_VxlanConfig_CarriesEveryField()
     {
-        BackendSettings s = NodeAgent.ToSettings(new VxlanBackendConfig { Vni = 4096, Port = 4789, Mtu = 1400, Gbp = true, DirectRouting = true });
+        BackendSettings s = AgentConfig.ToSettings(new VxlanBackendConfig { Vni = 4096, Port = 4789, Mtu = 1400, Gbp = true, DirectRouting = true });
 
         Assert.Equal(new BackendSettings { Kind = BackendKind.Vxlan, Vni = 4096, Port = 4789, Mtu = 1400, Gbp = true, DirectRouting = true }, s);
     }
@@ -21,8 +22,8 @@ public class AgentPiecesTests
     [Fact]
     public void ToSettings_LearningTrue_Carried()
     {
-        BackendSettings on = NodeAgent.ToSettings(new VxlanBackendConfig { Learning = true });
-        BackendSettings off = NodeAgent.ToSettings(new VxlanBackendConfig());
+        BackendSettings on = AgentConfig.ToSettings(new VxlanBackendConfig { Learning = true });
+        BackendSettings off = AgentConfig.ToSettings(new VxlanBackendConfig());
 
         Assert.True(on.Learning);
         Assert.False(off.Learning);
@@ -32,7 +33,7 @@ public class AgentPiecesTests
     public async Task CreateStore_Etcd_WatchProblemLoggedAsWarning()
     {
         StringWriter output = new();
-        AgentOptions options = new() { Store = StoreKind.Etcd, EtcdEndpoints = ["http://192.0.2.1:2379"] };
+        LeaseStoreOptions options = new() { Kind = StoreKind.Etcd, Etcd = new EtcdLeaseStoreOptions { Endpoints = ["http://192.0.2.1:2379"] } };
 
         await using ILeaseStore store = NodeAgent.CreateStore(options, new AgentLogger(LogLevelName.Info, output));
         EtcdLeaseStore etcd = Assert.IsType<EtcdLeaseStore>(store);

@@ -45,6 +45,30 @@ public class LeaseManagerTests
     }
 
     [Fact]
+    public async Task AcquireAsync_ReviseAttrs_SeesOtherLeasesNotOursAndItsAttrsArePublished()
+    {
+        InMemoryLeaseStore store = new();
+        store.Put("10.244.42.0-24", PeerSetTests.VxlanValue("192.0.2.1", "02:00:00:00:00:99"));
+        store.Put("10.244.43.0-24", PeerSetTests.VxlanValue("192.0.2.2", "02:00:00:00:00:01"));
+        List<string> seen = [];
+
+        Lease lease = await Manager(store, options: new()
+        {
+            ReviseAttrs = (others, attrs) =>
+            {
+                seen.AddRange(others.Select(l => l.Key));
+                return Attrs("192.0.2.1", "02:00:00:00:00:77");
+            },
+        }).AcquireAsync(Attrs("192.0.2.1"), CancellationToken.None);
+
+        Assert.Equal(["10.244.43.0-24"], seen);
+        Assert.Equal("10.244.42.0-24", lease.Key);
+        Assert.Equal("02:00:00:00:00:77", lease.Attrs.VxlanData!.VtepMacText);
+        LeaseRecord record = (await store.ListAsync(CancellationToken.None)).Records.Single(r => r.Key == lease.Key);
+        Assert.Equal(Attrs("192.0.2.1", "02:00:00:00:00:77").ToJson(), record.Value);
+    }
+
+    [Fact]
     public async Task AcquireAsync_IPv6OnlyLeaseReused_LogNamesPublicIPv6()
     {
         NetworkConfig v6only = NetworkConfig.Parse(

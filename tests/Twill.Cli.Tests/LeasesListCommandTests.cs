@@ -2,7 +2,7 @@ using System.Text.Json;
 using Twill.Leases.Store;
 using Twill.Testing;
 
-namespace Twill.Agent.Tests;
+namespace Twill.Cli.Tests;
 
 /// <summary><c>twill leases list</c> as a user runs it (the published binary, so <c>make build</c> first) against real stores.</summary>
 [Trait("Category", "Binary")]
@@ -13,7 +13,7 @@ public sealed class LeasesListCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static Tool.Result Twill(params string[] args) => Tool.Run(AgentLab.Binary, args);
+    private static Tool.Result Twill(params string[] args) => Tool.Run(TwillBinary.Path, args);
 
     private static JsonElement[] ListJson(params string[] storeArgs)
     {
