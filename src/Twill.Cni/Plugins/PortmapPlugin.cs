@@ -18,9 +18,6 @@ public sealed class PortmapPlugin : ICniPlugin
 {
     public string Type => "portmap";
 
-    /// <summary>Runs the firewall tools (posix_spawn, see SpawnFirewallRunner); tests may replace it.</summary>
-    public static Func<IFirewallRunner> FirewallRunner { get; set; } = () => new Twill.Cni.Kernel.SpawnFirewallRunner();
-
     public CniResult Add(CniInvocation call)
     {
         CniResult prev = call.PrevResult ?? throw new CniException(CniErrorCode.InvalidNetworkConfig, "must be called as chained plugin (no prevResult)");
@@ -40,7 +37,7 @@ public sealed class PortmapPlugin : ICniPlugin
         }
         try
         {
-            PortmapOutcome outcome = Portmap.Add(target, FirewallRunner());
+            PortmapOutcome outcome = Portmap.Add(target, call.Context.Firewall());
             foreach (string w in outcome.Warnings)
             {
                 Console.Error.WriteLine("portmap: " + w);
@@ -58,7 +55,7 @@ public sealed class PortmapPlugin : ICniPlugin
         PortmapBackend backend = Backend(call.Config);
         try
         {
-            Portmap.Delete(call.Name, call.ContainerId, FirewallRunner(), backend, AddedTarget(call));
+            Portmap.Delete(call.Name, call.ContainerId, call.Context.Firewall(), backend, AddedTarget(call));
         }
         catch (FirewallException e)
         {
@@ -87,7 +84,7 @@ public sealed class PortmapPlugin : ICniPlugin
     {
         CniResult prev = call.PrevResult ?? throw new CniException(CniErrorCode.InvalidNetworkConfig, "Required prevResult missing");
         PortmapTarget target = Target(call, prev);
-        IReadOnlyList<string> problems = Portmap.Check(target, FirewallRunner());
+        IReadOnlyList<string> problems = Portmap.Check(target, call.Context.Firewall());
         if (problems.Count > 0)
         {
             throw new CniException(CniErrorCode.Internal, "portmap: " + string.Join("; ", problems));

@@ -21,9 +21,6 @@ public sealed class BridgePlugin : ICniPlugin
 {
     public string Type => "bridge";
 
-    /// <summary>Runs iptables-restore for ipMasq; tests may replace it.</summary>
-    public static Func<IFirewallRunner> FirewallRunner { get; set; } = () => new SpawnFirewallRunner();
-
     public CniResult Add(CniInvocation call)
     {
         BridgeConfig conf = BridgeConfig.Load(call);
@@ -31,7 +28,7 @@ public sealed class BridgePlugin : ICniPlugin
         using RtnlConnection host = RtnlConnection.Open();
         Link br = EnsureBridge(host, conf);
         using NetNs pod = PodNetns.Open(call.Netns);
-        using RtnlConnection podRtnl = PodNetns.Rtnl(pod);
+        using RtnlConnection podRtnl = call.Context.Rtnl(pod);
         (Link hostVeth, Link cont) = SetupVeth(host, podRtnl, hostNs, br, call.IfName, conf);
         if (conf.Raw.MacSpoofChk)
         {
@@ -70,7 +67,7 @@ public sealed class BridgePlugin : ICniPlugin
                     throw new CniException(CniErrorCode.Internal, $"IPAM plugin returned missing IP config (ipam type \"{conf.IpamType}\")");
                 }
                 List<InterfaceAddress> gateways = CalcGateways(ipam.Ips, result, conf);
-                ConfigurePod(pod, podRtnl, call.IfName, cont.Index, result, conf.Raw.EnableDad);
+                ConfigurePod(call.Context, pod, podRtnl, call.IfName, cont.Index, result, conf.Raw.EnableDad);
                 if (conf.IsGateway)
                 {
                     foreach (InterfaceAddress gw in gateways)
@@ -89,7 +86,7 @@ public sealed class BridgePlugin : ICniPlugin
                 if (conf.Raw.IpMasq)
                 {
                     BridgeMasquerade.Setup([.. result.Ips.Select(i => new FwAddress(i.Address.Address, i.Address.PrefixLength))],
-                        call.Name, call.ContainerId, FirewallRunner());
+                        call.Name, call.ContainerId, call.Context.Firewall());
                 }
                 success = true;
             }
@@ -133,7 +130,7 @@ public sealed class BridgePlugin : ICniPlugin
         {
             if (pod is not null)
             {
-                using RtnlConnection podRtnl = PodNetns.Rtnl(pod);
+                using RtnlConnection podRtnl = call.Context.Rtnl(pod);
                 if (podRtnl.TryGetLink(call.IfName) is { } link)
                 {
                     try
@@ -151,7 +148,7 @@ public sealed class BridgePlugin : ICniPlugin
         // namespace is already gone (the reference leaks it in that case).
         if (conf.IpamType.Length > 0 && conf.Raw.IpMasq)
         {
-            BridgeMasquerade.Teardown(call.Name, call.ContainerId, FirewallRunner());
+            BridgeMasquerade.Teardown(call.Name, call.ContainerId, call.Context.Firewall());
         }
         // Like the chain above, found by (container id, ifname): removed even when the netns is gone.
         if (conf.Raw.MacSpoofChk)
@@ -194,7 +191,7 @@ public sealed class BridgePlugin : ICniPlugin
             throw new CniException(CniErrorCode.Internal, $"prevResult has no interface \"{call.IfName}\" with a sandbox");
         }
         using NetNs pod = PodNetns.Open(call.Netns);
-        using RtnlConnection podRtnl = PodNetns.Rtnl(pod);
+        using RtnlConnection podRtnl = call.Context.Rtnl(pod);
         Link cont = podRtnl.TryGetLink(call.IfName)
             ?? throw new CniException(CniErrorCode.Internal, $"failed to find container interface \"{call.IfName}\" in {call.Netns}");
         string? wantMac = prev.Interfaces[contIdx].Mac;
@@ -341,10 +338,10 @@ public sealed class BridgePlugin : ICniPlugin
     }
 
     /// <summary>The reference's ConfigureIface (plus the DAD and arp_notify sysctls bridge sets first).</summary>
-    private static void ConfigurePod(NetNs pod, RtnlConnection podRtnl, string ifName, int index, CniResult result, bool enableDad)
+    private static void ConfigurePod(PluginContext context, NetNs pod, RtnlConnection podRtnl, string ifName, int index, CniResult result, bool enableDad)
     {
         bool anyV6 = result.Ips.Any(i => !Cidrs.IsV4(i.Address.Address));
-        PodNetns.Run(pod, () =>
+        context.Run(pod, () =>
         {
             // The reference sets DAD whatever the address families: a pod given IPv6 later (SLAAC,
             // another plugin) still starts without DAD unless enabledad asked for it.
