@@ -55,6 +55,11 @@ public static class LabProcesses
     /// <summary>Whether the process the lab started is still running (not a zombie, not a reused PID).</summary>
     public static bool IsAlive(LabProcess process)
     {
+        if (process.Pid <= 0)
+        {
+            // journalled but never started (a crash between the two writes)
+            return false;
+        }
         ulong? ticks = StartTicks(process.Pid);
         return ticks is not null && (process.StartTicks == 0 || ticks == process.StartTicks) && !IsZombie(process.Pid);
     }

@@ -5,7 +5,7 @@ using Twill.Cni.Protocol;
 using Twill.Firewall;
 using Twill.Firewall.Portmap;
 using Twill.Netlink;
-using FwAddress = Twill.Firewall.InterfaceAddress;
+using Twill.Core;
 
 namespace Twill.Cni.Plugins;
 
@@ -134,9 +134,9 @@ public sealed class PortmapPlugin : ICniPlugin
     /// The first address of each family on the sandbox interface CNI_IFNAME (addresses marked for
     /// another or a host interface are skipped, as the reference skips them).
     /// </summary>
-    public static List<FwAddress> ContainerAddresses(CniResult prev, string ifName)
+    public static List<InterfaceAddress> ContainerAddresses(CniResult prev, string ifName)
     {
-        List<FwAddress> result = [];
+        List<InterfaceAddress> result = [];
         foreach (CniIpConfig ip in prev.Ips)
         {
             if (result.Any(a => a.Address.AddressFamily == ip.Address.Address.AddressFamily))
@@ -148,7 +148,7 @@ public sealed class PortmapPlugin : ICniPlugin
             {
                 continue;
             }
-            result.Add(new FwAddress(ip.Address.Address, ip.Address.PrefixLength));
+            result.Add(ip.Address);
         }
         return result;
     }
