@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Text.Json.Nodes;
-using Twill.Core;
 using Twill.Netlink;
 
 namespace Twill.Lab;

@@ -7,11 +7,7 @@ internal static unsafe partial class Libc
 {
     private const string Lib = "libc";
 
-    public const int ENOBUFS = 105;
     public const int EINTR = 4;
-    public const int EINVAL = 22;
-    public const int EEXIST = 17;
-    public const int ENOENT = 2;
 
     public const int SockRaw = 3;
     public const int SockCloexec = 0x80000;
@@ -21,7 +17,6 @@ internal static unsafe partial class Libc
     public const int SoSndbufForce = 32;
     public const int SoRcvbufForce = 33;
 
-    public const int MsgDontwait = 0x40;
     public const int MsgTrunc = 0x20;
 
     [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
