@@ -32,7 +32,7 @@ internal static class AgentCleanup
             {
                 RtnlKernelPort port = new(rtnl, family);
                 KernelState state = port.Read(null);
-                IReadOnlyList<string?> results = port.Apply(state.Routes.Select(r => new KernelChange(ChangeKind.DeleteRoute, r)).ToList());
+                IReadOnlyList<KernelFailure?> results = port.Apply([.. state.Routes.Select(r => new KernelChange.DeleteRoute(r))]);
                 foreach (ObservedDevice device in state.Devices)
                 {
                     port.DeleteDevice(device.Name);

@@ -53,19 +53,5 @@ internal static class AgentConfig
     }
 
     /// <summary>net-conf's Backend section as the backend's settings.</summary>
-    internal static BackendSettings ToSettings(BackendConfig backend) => backend switch
-    {
-        VxlanBackendConfig v => new BackendSettings
-        {
-            Kind = BackendKind.Vxlan,
-            Vni = v.Vni,
-            Port = v.Port,
-            Gbp = v.Gbp,
-            Learning = v.Learning,
-            Mtu = v.Mtu > 0 ? v.Mtu : null,
-            DirectRouting = v.DirectRouting,
-        },
-        HostGwBackendConfig => new BackendSettings { Kind = BackendKind.HostGw },
-        _ => throw new NotSupportedException($"Backend.Type '{backend.Type}' is not supported by Twill (supported: vxlan, host-gw)"),
-    };
+    internal static BackendSettings ToSettings(BackendConfig backend) => BackendSettings.From(backend);
 }

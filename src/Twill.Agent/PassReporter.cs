@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Twill.Backends;
+using Twill.Core;
 
 namespace Twill.Agent;
 

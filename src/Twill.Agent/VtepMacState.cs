@@ -2,6 +2,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Twill.Backends;
+using Twill.Core;
 using Twill.Leases;
 
 namespace Twill.Agent;

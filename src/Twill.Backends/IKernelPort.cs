@@ -2,25 +2,6 @@ using System.Net.NetworkInformation;
 
 namespace Twill.Backends;
 
-/// <summary>One change to a kernel object, as the reconciler batches them.</summary>
-public enum ChangeKind
-{
-    AddAddress,
-    DeleteAddress,
-    PutRoute,
-    DeleteRoute,
-    PutNeighbour,
-    DeleteNeighbour,
-    PutFdb,
-    DeleteFdb,
-}
-
-/// <summary>A change and its object (a <see cref="PlannedAddress"/>, route, neighbour or FDB entry).</summary>
-public sealed record KernelChange(ChangeKind Kind, object Target)
-{
-    public override string ToString() => $"{Kind} {Target}";
-}
-
 /// <summary>
 /// The reconciler's view of one network namespace's kernel: read Twill's objects, change the device,
 /// apply object changes in a batch. The netlink implementation is <c>RtnlKernelPort</c>; tests also use
@@ -43,6 +24,6 @@ public interface IKernelPort
     /// <summary>Sets MTU, MAC (when given) and up on an existing device; throws on failure.</summary>
     void UpdateDevice(string name, int mtu, PhysicalAddress? mac);
 
-    /// <summary>Applies changes as one batch; returns, per change in order, null on success or the error text.</summary>
-    IReadOnlyList<string?> Apply(IReadOnlyList<KernelChange> changes);
+    /// <summary>Applies changes as one batch; returns, per change in order, null on success or why it failed.</summary>
+    IReadOnlyList<KernelFailure?> Apply(IReadOnlyList<KernelChange> changes);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
+using Twill.Core;
 
 namespace Twill.Backends;
 
@@ -95,12 +96,4 @@ public sealed record KernelPlan
 
     /// <summary>Number of kernel objects the plan holds (device, addresses, routes, neighbours, FDB).</summary>
     public int ObjectCount => (Device is null ? 0 : 1) + Addresses.Count + Routes.Count + Neighbours.Count + Fdb.Count;
-}
-
-/// <summary>MAC text as ip and Flannel write it: lower-case, colon-separated.</summary>
-public static class MacFormat
-{
-    /// <summary>"aa:bb:cc:dd:ee:ff".</summary>
-    public static string ToColonString(this PhysicalAddress mac) =>
-        string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Twill.Core;
 
 namespace Twill.Backends;
 

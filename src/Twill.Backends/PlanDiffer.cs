@@ -1,4 +1,5 @@
 using System.Globalization;
+using Twill.Core;
 
 namespace Twill.Backends;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.NetworkInformation;
+using Twill.Netlink;
 
 namespace Twill.Backends;
 
@@ -14,8 +15,11 @@ public sealed record ReconcileResult
     /// <summary>Object changes applied successfully.</summary>
     public int Applied { get; init; }
 
-    /// <summary>Changes that failed; retried on the next pass.</summary>
-    public IReadOnlyList<string> Errors { get; init; } = [];
+    /// <summary>Changes that failed, with the kernel's errno where it gave one; retried on the next pass.</summary>
+    public IReadOnlyList<ReconcileFailure> Failures { get; init; } = [];
+
+    /// <summary><see cref="Failures"/> as text, one line each: "what: why".</summary>
+    public IReadOnlyList<string> Errors => [.. Failures.Select(f => f.ToString())];
 
     /// <summary>Changes made while the plan was the same as the previous pass's: the kernel drifted.</summary>
     public int DriftRepairs { get; init; }
@@ -24,7 +28,7 @@ public sealed record ReconcileResult
     public PhysicalAddress? DeviceMac { get; init; }
 
     /// <summary>True when the kernel matches the plan after this pass.</summary>
-    public bool Converged => Errors.Count == 0;
+    public bool Converged => Failures.Count == 0;
 
     public TimeSpan Duration { get; init; }
 
@@ -39,6 +43,17 @@ public sealed record ReconcileResult
 
     /// <summary>Time spent changing the kernel (device and batch).</summary>
     public TimeSpan ApplyTime { get; init; }
+}
+
+/// <summary>One thing a reconcile pass could not do.</summary>
+/// <param name="What">The change or device operation, e.g. <c>PutRoute 10.244.2.0/24 via … dev flannel.1</c>.</param>
+/// <param name="Why">The failure, with the kernel's errno when it gave one.</param>
+public sealed record ReconcileFailure(string What, KernelFailure Why)
+{
+    /// <summary>The kernel's error number, when the kernel refused.</summary>
+    public Errno? Errno => Why.Errno;
+
+    public override string ToString() => $"{What}: {Why.Message}";
 }
 
 /// <summary>How a reconcile pass learned what the kernel holds.</summary>
@@ -91,7 +106,7 @@ public sealed class Reconciler(IKernelPort kernel)
         long start = Stopwatch.GetTimestamp();
         PlanDiff diff = PlanDiffer.Delta(plan, last);
         long diffed = Stopwatch.GetTimestamp();
-        List<string> errors = [];
+        List<ReconcileFailure> errors = [];
         int applied = ApplyChanges(diff, errors, 0);
         long done = Stopwatch.GetTimestamp();
         _lastPlan = plan;
@@ -100,7 +115,7 @@ public sealed class Reconciler(IKernelPort kernel)
         {
             Mode = ReconcileMode.Delta,
             Applied = applied,
-            Errors = errors,
+            Failures = errors,
             DeviceMac = _deviceMac, // as the last full pass saw it; a delta leaves the device alone
             Duration = Stopwatch.GetElapsedTime(start, done),
             DiffTime = Stopwatch.GetElapsedTime(start, diffed),
@@ -116,7 +131,7 @@ public sealed class Reconciler(IKernelPort kernel)
         bool samePlan = _lastPlan is not null && SameObjects(_lastPlan, plan);
         _lastPlan = plan;
         _applied = null;
-        List<string> errors = [];
+        List<ReconcileFailure> errors = [];
         string? deviceName = plan.Device?.Name;
         Phases phases = new();
 
@@ -164,7 +179,7 @@ public sealed class Reconciler(IKernelPort kernel)
             phases.Diff += Stopwatch.GetElapsedTime(t);
             if (diff.DeviceAction != DeviceAction.None)
             {
-                errors.Add($"device {device.Name} still differs from the plan after {deviceAction}: {diff.DeviceReason}");
+                errors.Add(new($"device {device.Name}", new KernelFailure($"still differs from the plan after {deviceAction}: {diff.DeviceReason}")));
             }
             t = Stopwatch.GetTimestamp();
         }
@@ -182,36 +197,36 @@ public sealed class Reconciler(IKernelPort kernel)
     }
 
     /// <summary>Applies a diff's object changes in one batch; returns how many succeeded (plus <paramref name="applied"/>).</summary>
-    private int ApplyChanges(PlanDiff diff, List<string> errors, int applied)
+    private int ApplyChanges(PlanDiff diff, List<ReconcileFailure> errors, int applied)
     {
         // Deletes first (a replaced peer's old route must not linger), then the objects routes rely on.
         List<KernelChange> changes = new(diff.Count);
-        changes.AddRange(diff.DeleteRoutes.Select(r => new KernelChange(ChangeKind.DeleteRoute, r)));
-        changes.AddRange(diff.DeleteNeighbours.Select(n => new KernelChange(ChangeKind.DeleteNeighbour, n)));
-        changes.AddRange(diff.DeleteFdb.Select(f => new KernelChange(ChangeKind.DeleteFdb, f)));
-        changes.AddRange(diff.DeleteAddresses.Select(a => new KernelChange(ChangeKind.DeleteAddress, a)));
-        changes.AddRange(diff.AddAddresses.Select(a => new KernelChange(ChangeKind.AddAddress, a)));
-        changes.AddRange(diff.PutFdb.Select(f => new KernelChange(ChangeKind.PutFdb, f)));
-        changes.AddRange(diff.PutNeighbours.Select(n => new KernelChange(ChangeKind.PutNeighbour, n)));
-        changes.AddRange(diff.PutRoutes.Select(r => new KernelChange(ChangeKind.PutRoute, r)));
+        changes.AddRange(diff.DeleteRoutes.Select(r => new KernelChange.DeleteRoute(r)));
+        changes.AddRange(diff.DeleteNeighbours.Select(n => new KernelChange.DeleteNeighbour(n)));
+        changes.AddRange(diff.DeleteFdb.Select(f => new KernelChange.DeleteFdb(f)));
+        changes.AddRange(diff.DeleteAddresses.Select(a => new KernelChange.DeleteAddress(a)));
+        changes.AddRange(diff.AddAddresses.Select(a => new KernelChange.AddAddress(a)));
+        changes.AddRange(diff.PutFdb.Select(f => new KernelChange.PutFdb(f)));
+        changes.AddRange(diff.PutNeighbours.Select(n => new KernelChange.PutNeighbour(n)));
+        changes.AddRange(diff.PutRoutes.Select(r => new KernelChange.PutRoute(r)));
 
         if (changes.Count > 0)
         {
-            IReadOnlyList<string?> results;
+            IReadOnlyList<KernelFailure?> results;
             try
             {
                 results = kernel.Apply(changes);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                errors.Add($"batch of {changes.Count} changes failed: {ex.Message}");
+                errors.Add(new($"batch of {changes.Count} changes failed", KernelFailure.From(ex)));
                 results = [];
             }
             for (int i = 0; i < results.Count; i++)
             {
-                if (results[i] is string error)
+                if (results[i] is KernelFailure failure)
                 {
-                    errors.Add($"{changes[i]}: {error}");
+                    errors.Add(new(changes[i].ToString(), failure));
                 }
                 else
                 {
@@ -223,7 +238,7 @@ public sealed class Reconciler(IKernelPort kernel)
         return applied;
     }
 
-    private ReconcileResult Finish(DeviceAction action, string? reason, int applied, List<string> errors,
+    private ReconcileResult Finish(DeviceAction action, string? reason, int applied, List<ReconcileFailure> errors,
         bool samePlan, long start, PhysicalAddress? mac, Phases phases, KernelPlan plan)
     {
         // Only a clean pass makes the plan a model of the kernel that deltas may build on.
@@ -235,7 +250,7 @@ public sealed class Reconciler(IKernelPort kernel)
             DeviceAction = action,
             DeviceReason = reason,
             Applied = applied,
-            Errors = errors,
+            Failures = errors,
             DriftRepairs = samePlan ? applied : 0,
             DeviceMac = mac,
             Duration = Stopwatch.GetElapsedTime(start),
@@ -253,7 +268,7 @@ public sealed class Reconciler(IKernelPort kernel)
         public TimeSpan Apply { get; set; }
     }
 
-    private static bool Try(List<string> errors, string what, Action action)
+    private static bool Try(List<ReconcileFailure> errors, string what, Action action)
     {
         try
         {
@@ -262,7 +277,7 @@ public sealed class Reconciler(IKernelPort kernel)
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            errors.Add($"{what}: {ex.Message}");
+            errors.Add(new(what, KernelFailure.From(ex)));
             return false;
         }
     }

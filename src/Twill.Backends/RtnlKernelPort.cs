@@ -169,27 +169,28 @@ public sealed class RtnlKernelPort : IKernelPort
         }
     }
 
-    public IReadOnlyList<string?> Apply(IReadOnlyList<KernelChange> changes)
+    public IReadOnlyList<KernelFailure?> Apply(IReadOnlyList<KernelChange> changes)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        string?[] results = new string?[changes.Count];
+        KernelFailure?[] results = new KernelFailure?[changes.Count];
         List<int> positions = new(changes.Count);
         RtnlBatch batch = _connection.CreateBatch();
         for (int i = 0; i < changes.Count; i++)
         {
             KernelChange change = changes[i];
-            if (FamilyOf(change.Target) is AddressFamily f && f != Family)
+            if (change.Family != Family)
             {
                 // A wiring bug (an IPv6 object handed to the IPv4 port): refuse it rather than let one
                 // family's reconciler touch the other's objects.
-                results[i] = $"{change} is {PeerChecks.FamilyName(f)}, this port handles {PeerChecks.FamilyName(Family)}";
+                results[i] = new($"{change} is {PeerChecks.FamilyName(change.Family)}, this port handles {PeerChecks.FamilyName(Family)}");
                 continue;
             }
-            if (!TryQueue(batch, change))
+            if (!TryIndex(change.Device, out int index))
             {
-                results[i] = $"device of {change.Target} does not exist";
+                results[i] = new($"device {change.Device} does not exist");
                 continue;
             }
+            Queue(batch, change, index);
             positions.Add(i);
         }
         RtnlBatchResult outcome = batch.Execute();
@@ -197,78 +198,61 @@ public sealed class RtnlKernelPort : IKernelPort
         {
             int i = positions[failure.Position];
             // Deleting what is already gone is success: the kernel is as we want it.
-            bool gone = failure.Error.Errno is Errno.ESRCH or Errno.ENOENT or Errno.EADDRNOTAVAIL or Errno.ENODEV
-                && changes[i].Kind is ChangeKind.DeleteRoute or ChangeKind.DeleteNeighbour or ChangeKind.DeleteFdb or ChangeKind.DeleteAddress;
-            results[i] = gone ? null : failure.Error.Message;
+            bool gone = changes[i].IsDelete && failure.Error.Errno is Errno.ESRCH or Errno.ENOENT or Errno.EADDRNOTAVAIL or Errno.ENODEV;
+            results[i] = gone ? null : new KernelFailure(failure.Error.Message, failure.Error.Errno);
         }
         return results;
     }
 
-    private bool TryQueue(RtnlBatch batch, KernelChange change)
+    private static void Queue(RtnlBatch batch, KernelChange change, int index)
     {
-        switch (change.Target)
+        switch (change)
         {
-            case PlannedAddress a:
-                if (!TryIndex(a.Device, out int ai)) { return false; }
-                if (change.Kind == ChangeKind.AddAddress)
-                {
-                    // IPv6: no DAD. The /128 on a VXLAN device with programmed FDB entries only has no
-                    // one to collide with, and a tentative address could not source node-to-pod traffic
-                    // for the second DAD takes.
-                    batch.ReplaceAddress(ai, a.Address, a.PrefixLength, noDad: a.Address.AddressFamily == AddressFamily.InterNetworkV6);
-                }
-                else
-                {
-                    batch.DeleteAddress(ai, a.Address, a.PrefixLength);
-                }
-                return true;
-            case PlannedRoute r:
-                if (!TryIndex(r.Device, out int ri)) { return false; }
-                Route route = new(r.Destination)
-                {
-                    Gateway = r.Gateway.Equals(IPAddress.Any) || r.Gateway.Equals(IPAddress.IPv6Any) ? null : r.Gateway,
-                    OutputIndex = ri,
-                    OnLink = r.OnLink,
-                    Protocol = RouteProtocol.Twill,
-                    Table = RouteTable.Main,
-                };
-                if (change.Kind == ChangeKind.PutRoute)
-                {
-                    batch.ReplaceRoute(route);
-                }
-                else
-                {
-                    batch.DeleteRoute(route);
-                }
-                return true;
-            case PlannedNeighbour n:
-                if (!TryIndex(n.Device, out int ni)) { return false; }
-                Neighbour neighbour = new(ni, n.Address, n.Mac) { State = NeighbourState.Permanent };
-                if (change.Kind == ChangeKind.PutNeighbour)
-                {
-                    batch.ReplaceNeighbour(neighbour);
-                }
-                else
-                {
-                    batch.DeleteNeighbour(neighbour);
-                }
-                return true;
-            case PlannedFdb f:
-                if (!TryIndex(f.Device, out int fi)) { return false; }
-                FdbEntry entry = new(fi, f.Mac) { Destination = f.Destination, State = NeighbourState.Permanent, Flags = NeighbourFlags.Self };
-                if (change.Kind == ChangeKind.PutFdb)
-                {
-                    batch.ReplaceFdb(entry);
-                }
-                else
-                {
-                    batch.DeleteFdb(entry);
-                }
-                return true;
+            case KernelChange.AddAddress(PlannedAddress a):
+                // IPv6: no DAD. The /128 on a VXLAN device with programmed FDB entries only has no
+                // one to collide with, and a tentative address could not source node-to-pod traffic
+                // for the second DAD takes.
+                batch.ReplaceAddress(index, a.Address, a.PrefixLength, noDad: a.Address.AddressFamily == AddressFamily.InterNetworkV6);
+                break;
+            case KernelChange.DeleteAddress(PlannedAddress a):
+                batch.DeleteAddress(index, a.Address, a.PrefixLength);
+                break;
+            case KernelChange.PutRoute(PlannedRoute r):
+                batch.ReplaceRoute(ToRoute(r, index));
+                break;
+            case KernelChange.DeleteRoute(PlannedRoute r):
+                batch.DeleteRoute(ToRoute(r, index));
+                break;
+            case KernelChange.PutNeighbour(PlannedNeighbour n):
+                batch.ReplaceNeighbour(ToNeighbour(n, index));
+                break;
+            case KernelChange.DeleteNeighbour(PlannedNeighbour n):
+                batch.DeleteNeighbour(ToNeighbour(n, index));
+                break;
+            case KernelChange.PutFdb(PlannedFdb f):
+                batch.ReplaceFdb(ToFdb(f, index));
+                break;
+            case KernelChange.DeleteFdb(PlannedFdb f):
+                batch.DeleteFdb(ToFdb(f, index));
+                break;
             default:
-                throw new ArgumentException($"unknown change target {change.Target.GetType().Name}", nameof(change));
+                throw new ArgumentException($"unknown change {change.GetType().Name}", nameof(change));
         }
     }
+
+    private static Route ToRoute(PlannedRoute r, int index) => new(r.Destination)
+    {
+        Gateway = r.Gateway.Equals(IPAddress.Any) || r.Gateway.Equals(IPAddress.IPv6Any) ? null : r.Gateway,
+        OutputIndex = index,
+        OnLink = r.OnLink,
+        Protocol = RouteProtocol.Twill,
+        Table = RouteTable.Main,
+    };
+
+    private static Neighbour ToNeighbour(PlannedNeighbour n, int index) => new(index, n.Address, n.Mac) { State = NeighbourState.Permanent };
+
+    private static FdbEntry ToFdb(PlannedFdb f, int index) =>
+        new(index, f.Mac) { Destination = f.Destination, State = NeighbourState.Permanent, Flags = NeighbourFlags.Self };
 
     private IPAddress Unspecified => Family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
 
@@ -283,16 +267,6 @@ public sealed class RtnlKernelPort : IKernelPort
             throw new ArgumentException($"device {device.Name}: name does not start with {_devicePrefix}, the {PeerChecks.FamilyName(Family)} prefix", nameof(device));
         }
     }
-
-    /// <summary>The family an object belongs to (FDB: of its remote, which follows the device's underlay).</summary>
-    private static AddressFamily? FamilyOf(object target) => target switch
-    {
-        PlannedAddress a => a.Address.AddressFamily,
-        PlannedRoute r => r.Destination.BaseAddress.AddressFamily,
-        PlannedNeighbour n => n.Address.AddressFamily,
-        PlannedFdb f => f.Destination.AddressFamily,
-        _ => null,
-    };
 
     private bool TryIndex(string device, out int index)
     {

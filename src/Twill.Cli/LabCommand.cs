@@ -189,8 +189,9 @@ internal static class LabCommand
                 return ExitUsage;
             }
             string[] cmd = parse.GetValue(command) is { Length: > 0 } c ? c : [Environment.GetEnvironmentVariable("SHELL") ?? "/bin/sh"];
-            ProcessStartInfo psi = new("nsenter") { UseShellExecute = false };
-            foreach (string a in LabProcesses.WithNetns(ns, cmd).Skip(1))
+            IReadOnlyList<string> argv = LabProcesses.WithNetns(ns, cmd);
+            ProcessStartInfo psi = new(argv[0]) { UseShellExecute = false };
+            foreach (string a in argv.Skip(1))
             {
                 psi.ArgumentList.Add(a);
             }

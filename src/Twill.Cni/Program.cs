@@ -1,7 +1,8 @@
-using Twill.Cni.Kernel;
 using Twill.Cni.Plugins;
 using Twill.Cni.Plugins.HostLocal;
 using Twill.Cni.Protocol;
+using Twill.Firewall;
+using Twill.Os;
 
 namespace Twill.Cni;
 
@@ -11,10 +12,21 @@ namespace Twill.Cni;
 /// </summary>
 public static class Program
 {
+    /// <summary>
+    /// This process's seams: its main thread enters the pod's namespace itself (it runs nothing
+    /// else and starts no thread), delegates that are this binary run in-process, and children are
+    /// posix_spawn'ed (no SIGCHLD or pool threads for a process that lives for one call).
+    /// </summary>
+    private static readonly PluginContext PluginProcess = new()
+    {
+        Firewall = () => new ProcessFirewallRunner(runner: SpawnProcessRunner.Instance),
+        Plugins = PluginRegistry.Get,
+        Processes = SpawnProcessRunner.Instance,
+        NamespaceEntry = NamespaceEntry.CallingThread,
+    };
+
     public static int Main(string[] args)
     {
-        Delegation.Registry = PluginRegistry.Get;
-        PodNetns.EnterOnCallingThread = true;
         string invokedAs = Path.GetFileName(InvokedAs());
         string type = PluginRegistry.Get(invokedAs) is null && args.Length > 0 ? args[0] : invokedAs;
         ICniPlugin? plugin = PluginRegistry.Get(type);
@@ -32,7 +44,7 @@ public static class Program
         using Stream stdin = new FdStream(0, write: false);
         using Stream stdout = new FdStream(1, write: true);
         using StreamWriter stderr = new(new FdStream(2, write: true)) { AutoFlush = true };
-        return PluginHost.Run(plugin, env, stdin, stdout, stderr);
+        return PluginHost.Run(plugin, env, stdin, stdout, stderr, PluginProcess);
     }
 
     /// <summary>argv[0] as the runtime gave it (/proc/self/cmdline keeps the hard link's name).</summary>

@@ -29,6 +29,9 @@ public sealed record VxlanBackendConfig : BackendConfig
     /// <summary>Flannel's default VNI on Linux. Windows nodes need VNI ≥ 4096.</summary>
     public const int DefaultVni = 1;
 
+    /// <summary>Prefix of Flannel's IPv4 VXLAN device names: <c>flannel.&lt;VNI&gt;</c>.</summary>
+    public const string DevicePrefix = "flannel.";
+
     public const string DefaultMacPrefix = "0E-2A";
 
     public override string Type => "vxlan";
@@ -52,12 +55,6 @@ public sealed record VxlanBackendConfig : BackendConfig
 
     /// <summary>Windows (HNS) only: the first two bytes of the VTEP MACs, <c>xx-xx</c>.</summary>
     public string MacPrefix { get; init; } = DefaultMacPrefix;
-
-    /// <summary>The port the device actually uses.</summary>
-    public int EffectivePort => Port == 0 ? KernelDefaultPort : Port;
-
-    /// <summary>Flannel's device name for this VNI: <c>flannel.&lt;VNI&gt;</c>.</summary>
-    public string DeviceName => $"flannel.{Vni}";
 }
 
 /// <summary>host-gw: a route per peer via its public IP; no options.</summary>

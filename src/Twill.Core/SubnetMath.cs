@@ -64,13 +64,19 @@ public static class SubnetMath
     /// <summary>True when every host bit of the address (beyond <paramref name="prefixLength"/>) is zero.</summary>
     public static bool IsAligned(IPAddress address, int prefixLength)
     {
-        int hostBits = AddressBits(address.AddressFamily) - prefixLength;
+        UInt128 number = ToNumber(address);
+        return Mask(number, prefixLength, address.AddressFamily) == number;
+    }
+
+    /// <summary>The address number with every bit beyond <paramref name="prefixLength"/> cleared: its network's number.</summary>
+    public static UInt128 Mask(UInt128 number, int prefixLength, AddressFamily family)
+    {
+        int hostBits = AddressBits(family) - prefixLength;
         if (hostBits <= 0)
         {
-            return true;
+            return number;
         }
-        UInt128 mask = hostBits >= 128 ? UInt128.MaxValue : (UInt128.One << hostBits) - 1;
-        return (ToNumber(address) & mask) == 0;
+        return hostBits >= 128 ? 0 : number & ~((UInt128.One << hostBits) - 1);
     }
 
     /// <summary>The first address after the network: 10.244.0.0/16 → 10.245.0.0 (as a number; may be 2^32 for IPv4).</summary>
@@ -118,20 +124,6 @@ public static class SubnetMath
         return (ToNumber(subnet.BaseAddress) - ToNumber(network.BaseAddress)) / Size(subnet.PrefixLength, subnet.BaseAddress.AddressFamily);
     }
 
-    /// <summary>The subnet of the same length right after this one: 10.244.3.0/24 → 10.244.4.0/24. Null at the end of the address space.</summary>
-    public static IPNetwork? NextSubnet(IPNetwork subnet)
-    {
-        AddressFamily family = subnet.BaseAddress.AddressFamily;
-        UInt128 size = Size(subnet.PrefixLength, family);
-        UInt128 start = ToNumber(subnet.BaseAddress);
-        UInt128 max = family == AddressFamily.InterNetwork ? uint.MaxValue : UInt128.MaxValue;
-        if (size == UInt128.MaxValue || start > max - size)
-        {
-            return null;
-        }
-        return new IPNetwork(ToAddress(start + size, family), subnet.PrefixLength);
-    }
-
     /// <summary>True when <paramref name="inner"/> lies entirely inside <paramref name="outer"/> (same family).</summary>
     public static bool Contains(IPNetwork outer, IPNetwork inner) =>
         outer.BaseAddress.AddressFamily == inner.BaseAddress.AddressFamily
@@ -150,37 +142,49 @@ public static class SubnetMath
     /// </summary>
     public static bool TryParseNetwork([NotNullWhen(true)] string? text, out IPNetwork network, [NotNullWhen(false)] out string? error)
     {
+        error = TryReadPrefix(text, '/', out network) switch
+        {
+            PrefixTextError.None => null,
+            PrefixTextError.Empty => "is empty",
+            PrefixTextError.NoSeparator => "is not a CIDR (expected e.g. 10.244.0.0/16)",
+            PrefixTextError.BadAddress => "is not a CIDR: the address part is not an IP address",
+            PrefixTextError.BadLength => $"is not a CIDR: the prefix length must be 0-{AddressBits(network.BaseAddress.AddressFamily)}",
+            _ => $"has host bits set (did you mean {network}?)",
+        };
+        return error is null;
+    }
+
+    /// <summary>
+    /// Reads <c>address&lt;separator&gt;length</c> (<c>10.244.0.0/16</c>, or Flannel's lease-key part
+    /// <c>10.244.0.0-16</c>) strictly: the address as <see cref="TryParseAddress"/> reads it, the length
+    /// plain decimal within the family, no host bits. Callers word the error for their own text. On
+    /// <see cref="PrefixTextError.BadLength"/>, <paramref name="network"/> is the address as a host
+    /// route (so the family is known); on <see cref="PrefixTextError.HostBits"/>, the network meant.
+    /// </summary>
+    public static PrefixTextError TryReadPrefix(string? text, char separator, out IPNetwork network)
+    {
         network = default;
         if (string.IsNullOrEmpty(text))
         {
-            error = "is empty";
-            return false;
+            return PrefixTextError.Empty;
         }
-        int slash = text.IndexOf('/', StringComparison.Ordinal);
-        if (slash <= 0)
+        int at = text.IndexOf(separator, StringComparison.Ordinal);
+        if (at <= 0)
         {
-            error = "is not a CIDR (expected e.g. 10.244.0.0/16)";
-            return false;
+            return PrefixTextError.NoSeparator;
         }
-        if (!TryParseAddress(text[..slash], out IPAddress? address))
+        if (!TryParseAddress(text[..at], out IPAddress? address))
         {
-            error = "is not a CIDR: the address part is not an IP address";
-            return false;
+            return PrefixTextError.BadAddress;
         }
-        int bits = address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32;
-        if (!int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int length) || length > bits)
+        int bits = AddressBits(address.AddressFamily);
+        if (!int.TryParse(text.AsSpan(at + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int length) || length > bits)
         {
-            error = $"is not a CIDR: the prefix length must be 0-{bits}";
-            return false;
+            network = new IPNetwork(address, bits);
+            return PrefixTextError.BadLength;
         }
         network = new IPNetwork(address, length);
-        if (!network.BaseAddress.Equals(address))
-        {
-            error = $"has host bits set (did you mean {network}?)";
-            return false;
-        }
-        error = null;
-        return true;
+        return network.BaseAddress.Equals(address) ? PrefixTextError.None : PrefixTextError.HostBits;
     }
 
     /// <summary>
@@ -203,12 +207,6 @@ public static class SubnetMath
         return ok;
     }
 
-    /// <summary>Strict parse (see <see cref="TryParseNetwork"/>); throws <see cref="FormatException"/> naming the text.</summary>
-    public static IPNetwork ParseNetwork(string text) =>
-        TryParseNetwork(text, out IPNetwork network, out string? error)
-            ? network
-            : throw new FormatException($"'{text}' {error}");
-
     private static void CheckSubnetLength(IPNetwork network, int subnetLength)
     {
         int bits = AddressBits(network.BaseAddress.AddressFamily);
@@ -217,4 +215,26 @@ public static class SubnetMath
             throw new ArgumentOutOfRangeException(nameof(subnetLength), $"/{subnetLength} subnets do not fit {network}");
         }
     }
+}
+
+/// <summary>What is wrong with a prefix's text (see <see cref="SubnetMath.TryReadPrefix"/>).</summary>
+public enum PrefixTextError
+{
+    /// <summary>Nothing: the text is a prefix.</summary>
+    None,
+
+    /// <summary>No text at all.</summary>
+    Empty,
+
+    /// <summary>No separator between address and length (or nothing before it).</summary>
+    NoSeparator,
+
+    /// <summary>The part before the separator is not an IP address in Go's strict form.</summary>
+    BadAddress,
+
+    /// <summary>The length is not plain decimal from 0 to the family's address bits.</summary>
+    BadLength,
+
+    /// <summary>The address has bits set beyond the length: almost always a typo for another network.</summary>
+    HostBits,
 }

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Twill.Os;
 
 namespace Twill.Lab;
 
@@ -16,6 +16,7 @@ internal sealed class CniRuntime
     private readonly string _cniPath;
     private readonly LabTopology _topology;
     private readonly LabPaths _paths;
+    private readonly IProcessRunner _processes = ManagedProcessRunner.Instance;
 
     public CniRuntime(string cniPath, LabTopology topology, LabPaths paths)
     {
@@ -121,43 +122,42 @@ internal sealed class CniRuntime
             throw new LabStepException($"CNI plugin \"{type}\" not found in {_cniPath} (run `make build`; CNI_PATH must hold flannel, bridge, host-local, portmap)");
         }
         LabNode node = _topology.Node(pod.Node);
-        ProcessStartInfo psi = new("nsenter")
+        IReadOnlyList<string> argv = LabProcesses.WithNetns(node.Namespace, [binary]);
+        ProcessSpec spec = new(argv[0], [.. argv.Skip(1)])
         {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
+            Stdin = Encoding.UTF8.GetBytes(stdin),
+            Overrides = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["CNI_COMMAND"] = command,
+                ["CNI_CONTAINERID"] = pod.ContainerId(_topology.Name),
+                ["CNI_NETNS"] = "/var/run/netns/" + pod.Namespace,
+                ["CNI_IFNAME"] = "eth0",
+                ["CNI_PATH"] = _cniPath,
+                ["CNI_ARGS"] = $"IgnoreUnknown=1;K8S_POD_NAMESPACE=lab;K8S_POD_NAME={pod.Name}",
+            },
+            Timeout = TimeSpan.FromSeconds(60),
         };
-        foreach (string a in LabProcesses.WithNetns(node.Namespace, [binary]).Skip(1))
+        ProcessResult p;
+        try
         {
-            psi.ArgumentList.Add(a);
+            p = _processes.Run(spec);
         }
-        psi.Environment["CNI_COMMAND"] = command;
-        psi.Environment["CNI_CONTAINERID"] = pod.ContainerId(_topology.Name);
-        psi.Environment["CNI_NETNS"] = "/var/run/netns/" + pod.Namespace;
-        psi.Environment["CNI_IFNAME"] = "eth0";
-        psi.Environment["CNI_PATH"] = _cniPath;
-        psi.Environment["CNI_ARGS"] = $"IgnoreUnknown=1;K8S_POD_NAMESPACE=lab;K8S_POD_NAME={pod.Name}";
-
-        using Process p = Process.Start(psi) ?? throw new LabStepException($"could not start {binary}");
-        StringBuilder stderr = new();
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (stderr) { stderr.AppendLine(e.Data); } } };
-        p.BeginErrorReadLine();
-        p.StandardInput.Write(stdin);
-        p.StandardInput.Close();
-        string stdout = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(TimeSpan.FromSeconds(60)))
+        catch (ProcessStartException e)
         {
-            p.Kill();
+            throw new LabStepException($"could not start {binary}: {e.Reason}");
+        }
+        catch (TimeoutException)
+        {
             throw new LabStepException($"CNI {command} {type} for pod {pod.Name} on {node.Name}: no answer within 60 s");
         }
-        p.WaitForExit();
+        string stdout = p.StdoutText;
+        string stderr = p.StderrText;
         Directory.CreateDirectory(Path.GetDirectoryName(_paths.PodLog(pod.Name))!);
         File.AppendAllText(_paths.PodLog(pod.Name),
             $"== {command} {type}\n-- stdin\n{stdin}\n-- stdout\n{stdout}\n-- stderr\n{stderr}\n-- exit {p.ExitCode}\n");
         if (p.ExitCode != 0)
         {
-            throw new LabStepException($"CNI {command} {type} for pod {pod.Name} on {node.Name} failed (exit {p.ExitCode}): {ErrorText(stdout, stderr.ToString())}");
+            throw new LabStepException($"CNI {command} {type} for pod {pod.Name} on {node.Name} failed (exit {p.ExitCode}): {ErrorText(stdout, stderr)}");
         }
         return stdout;
     }

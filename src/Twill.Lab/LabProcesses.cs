@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
+using Twill.Os;
 
 namespace Twill.Lab;
 
@@ -9,11 +9,8 @@ namespace Twill.Lab;
 /// <c>twill lab up</c>, and stops them again by PID, only when the PID still is the process the lab
 /// started (same start time), never by name.
 /// </summary>
-public static partial class LabProcesses
+public static class LabProcesses
 {
-    private const int SIGTERM = 15;
-    private const int SIGKILL = 9;
-
     /// <summary>
     /// Starts <paramref name="command"/> detached from this process's pipes: stdout and stderr go to
     /// <paramref name="log"/>, stdin is /dev/null. With <paramref name="netns"/> the command runs
@@ -51,13 +48,18 @@ public static partial class LabProcesses
         };
     }
 
-    /// <summary>nsenter --net=/var/run/netns/NS -- COMMAND (nsenter execs; no fork for a net namespace).</summary>
-    public static IEnumerable<string> WithNetns(string? netns, IEnumerable<string> command) =>
-        netns is null ? command : ["nsenter", $"--net=/var/run/netns/{netns}", "--", .. command];
+    /// <summary>COMMAND, or <see cref="Nsenter.NetNamed"/> NETNS COMMAND with <paramref name="netns"/>.</summary>
+    public static IReadOnlyList<string> WithNetns(string? netns, IEnumerable<string> command) =>
+        netns is null ? [.. command] : Nsenter.NetNamed(netns, command);
 
     /// <summary>Whether the process the lab started is still running (not a zombie, not a reused PID).</summary>
     public static bool IsAlive(LabProcess process)
     {
+        if (process.Pid <= 0)
+        {
+            // journalled but never started (a crash between the two writes)
+            return false;
+        }
         ulong? ticks = StartTicks(process.Pid);
         return ticks is not null && (process.StartTicks == 0 || ticks == process.StartTicks) && !IsZombie(process.Pid);
     }
@@ -69,7 +71,7 @@ public static partial class LabProcesses
         {
             return true;
         }
-        _ = Kill(process.Pid, SIGTERM);
+        _ = Signals.Send(process.Pid, Signals.Terminate);
         Stopwatch sw = Stopwatch.StartNew();
         while (sw.Elapsed < grace)
         {
@@ -79,7 +81,7 @@ public static partial class LabProcesses
             }
             Thread.Sleep(20);
         }
-        _ = Kill(process.Pid, SIGKILL);
+        _ = Signals.Send(process.Pid, Signals.Kill);
         for (int i = 0; i < 50 && IsAlive(process); i++)
         {
             Thread.Sleep(20);
@@ -88,7 +90,7 @@ public static partial class LabProcesses
     }
 
     /// <summary>SIGKILL to a PID found inside one of the lab's own namespaces (leftovers after a crash).</summary>
-    public static void KillNow(int pid) => _ = Kill(pid, SIGKILL);
+    public static void KillNow(int pid) => _ = Signals.Send(pid, Signals.Kill);
 
     /// <summary>Field 22 (starttime) of /proc/PID/stat; null when there is no such process.</summary>
     public static ulong? StartTicks(int pid)
@@ -152,7 +154,4 @@ public static partial class LabProcesses
             }
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }

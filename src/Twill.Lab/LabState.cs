@@ -19,6 +19,9 @@ public sealed class LabState
 
     public DateTimeOffset Created { get; set; }
 
+    /// <summary>The step of <c>up</c> running (or the one it stopped in, after a crash); null once <see cref="Ready"/>.</summary>
+    public string? Step { get; set; }
+
     /// <summary>Set once every step of <c>up</c> finished.</summary>
     public bool Ready { get; set; }
 

@@ -107,8 +107,6 @@ internal sealed class EtcdConnection : IDisposable
 
     public int CurrentIndex => Volatile.Read(ref _current);
 
-    public void MarkCurrent(int index) => Volatile.Write(ref _current, index);
-
     private async Task<string> TokenAsync(EtcdEndpoint endpoint, CancellationToken cancellationToken)
     {
         if (endpoint.Token is { } token)

@@ -30,8 +30,6 @@ public sealed partial class EtcdLeaseStore : ILeaseStore
 
     public string Description { get; }
 
-    public EtcdKeyLayout Layout => _layout;
-
     /// <summary>How many lease TTLs listings may look up at once; one lookup per etcd lease is unavoidable the first time.</summary>
     public int TtlLookupParallelism { get; init; } = 32;
 
@@ -113,17 +111,28 @@ public sealed partial class EtcdLeaseStore : ILeaseStore
             await RevokeQuietlyAsync(leaseId).ConfigureAwait(false);
             throw;
         }
+        if (Written(response, leaseId, key, value, expiry, out _) is LeaseRecord written)
+        {
+            return written;
+        }
+        await RevokeQuietlyAsync(leaseId).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>
+    /// The record a put-if transaction wrote: when it succeeded, or when it failed only because an
+    /// earlier attempt of ours (whose answer was lost) already wrote it under the same etcd lease.
+    /// Otherwise null, with the key's holder (null when the key is gone).
+    /// </summary>
+    private static LeaseRecord? Written(TxnResponse response, long leaseId, string key, string value, DateTimeOffset expiry, out KeyValue? holder)
+    {
+        holder = null;
         if (response.Succeeded)
         {
             return new LeaseRecord(key, value, expiry, response.Header.Revision);
         }
-        KeyValue? holder = response.Responses.Count > 0 ? response.Responses[0].ResponseRange?.Kvs.FirstOrDefault() : null;
-        if (holder is not null && holder.Lease == leaseId)
-        {
-            return new LeaseRecord(key, value, expiry, holder.ModRevision);
-        }
-        await RevokeQuietlyAsync(leaseId).ConfigureAwait(false);
-        return null;
+        holder = response.Responses.Count > 0 ? response.Responses[0].ResponseRange?.Kvs.FirstOrDefault() : null;
+        return holder is not null && holder.Lease == leaseId ? new LeaseRecord(key, value, expiry, holder.ModRevision) : null;
     }
 
     public async Task<LeaseRecord> UpdateAsync(string key, string value, TimeSpan ttl, long? expectedRevision, CancellationToken cancellationToken)
@@ -147,14 +156,9 @@ public sealed partial class EtcdLeaseStore : ILeaseStore
                 Failure = { new RequestOp { RequestRange = new RangeRequest { Key = keyBytes } } },
             };
             TxnResponse response = await _connection.CallAsync("update", etcdKey, (e, o) => e.Kv.TxnAsync(txn, o).ResponseAsync, cancellationToken).ConfigureAwait(false);
-            if (response.Succeeded)
+            if (Written(response, leaseId, key, value, expiry, out KeyValue? holder) is LeaseRecord written)
             {
-                return new LeaseRecord(key, value, expiry, response.Header.Revision);
-            }
-            KeyValue? holder = response.Responses.Count > 0 ? response.Responses[0].ResponseRange?.Kvs.FirstOrDefault() : null;
-            if (holder is not null && holder.Lease == leaseId)
-            {
-                return new LeaseRecord(key, value, expiry, holder.ModRevision);
+                return written;
             }
             await RevokeQuietlyAsync(leaseId).ConfigureAwait(false);
             throw new LeaseConflictException(holder is null

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Twill.Core;
 
 namespace Twill.Leases;
 
@@ -126,20 +127,14 @@ public readonly record struct LeaseSubnets
 
     private static bool TryParsePart(string part, AddressFamily family, out IPNetwork network, [NotNullWhen(false)] out string? error)
     {
-        network = default;
-        int dash = part.LastIndexOf('-');
-        string name = family == AddressFamily.InterNetwork ? "IPv4" : "IPv6";
-        if (dash <= 0
-            || !IPAddress.TryParse(part.AsSpan(0, dash), out IPAddress? address)
-            || address.AddressFamily != family
-            || !int.TryParse(part.AsSpan(dash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int length)
-            || length > (family == AddressFamily.InterNetwork ? 32 : 128))
+        PrefixTextError problem = SubnetMath.TryReadPrefix(part, '-', out network);
+        if (problem is not (PrefixTextError.None or PrefixTextError.HostBits) || network.BaseAddress.AddressFamily != family)
         {
-            error = $"has no valid {name} part '{part}' (expected e.g. {(family == AddressFamily.InterNetwork ? "10.244.3.0-24" : "fd00:10:244:3::-64")})";
+            string example = family == AddressFamily.InterNetwork ? "10.244.3.0-24" : "fd00:10:244:3::-64";
+            error = $"has no valid {(family == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} part '{part}' (expected e.g. {example})";
             return false;
         }
-        network = new IPNetwork(address, length);
-        if (!network.BaseAddress.Equals(address))
+        if (problem == PrefixTextError.HostBits)
         {
             error = $"has host bits set in '{part}'";
             return false;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.NetworkInformation;
 using System.Text;
 using System.Text.Json;
+using Twill.Core;
 
 namespace Twill.Leases;
 
@@ -17,28 +18,11 @@ public sealed record VxlanLeaseData(int Vni, PhysicalAddress? VtepMac)
     public bool HasVtepMac => VtepMac is not null;
 
     /// <summary>The MAC as Flannel prints it: lower-case, colon-separated; empty when none.</summary>
-    public string VtepMacText => VtepMac is null ? "" : FormatMac(VtepMac);
+    public string VtepMacText => VtepMac is null ? "" : VtepMac.ToColonString();
 
     /// <summary>The JSON Flannel writes: <c>{"VNI":4096,"VtepMAC":"c6:d2:32:6f:8f:44"}</c>.</summary>
     public string ToJson() =>
         string.Create(CultureInfo.InvariantCulture, $"{{\"VNI\":{Vni},\"VtepMAC\":\"{VtepMacText}\"}}");
-
-    /// <summary>Lower-case colon-separated hex, as Go's net.HardwareAddr prints.</summary>
-    public static string FormatMac(PhysicalAddress mac)
-    {
-        ArgumentNullException.ThrowIfNull(mac);
-        byte[] bytes = mac.GetAddressBytes();
-        StringBuilder sb = new(bytes.Length * 3);
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            if (i > 0)
-            {
-                sb.Append(':');
-            }
-            sb.Append(bytes[i].ToString("x2", CultureInfo.InvariantCulture));
-        }
-        return sb.ToString();
-    }
 
     /// <summary>
     /// Reads vxlan backend data. The VNI must be a 24-bit number; VtepMAC must be a 6-byte MAC or empty.

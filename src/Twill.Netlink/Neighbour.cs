@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.NetworkInformation;
+using Twill.Core;
 
 namespace Twill.Netlink;
 
@@ -14,7 +15,7 @@ public sealed record Neighbour(int Index, IPAddress Address, PhysicalAddress? Ma
 
     /// <summary>"10.244.2.0 lladdr aa:bb:.. dev 4".</summary>
     public override string ToString() =>
-        Mac is null ? $"{Address} dev {Index}" : $"{Address} lladdr {MacText.Format(Mac)} dev {Index}";
+        Mac is null ? $"{Address} dev {Index}" : $"{Address} lladdr {Mac.ToColonString()} dev {Index}";
 }
 
 /// <summary>
@@ -46,7 +47,7 @@ public sealed record FdbEntry(int Index, PhysicalAddress Mac)
 
     /// <summary>"aa:bb:.. dst 192.0.2.2 dev 4".</summary>
     public override string ToString() =>
-        Destination is null ? $"{MacText.Format(Mac)} dev {Index}" : $"{MacText.Format(Mac)} dst {Destination} dev {Index}";
+        Destination is null ? $"{Mac.ToColonString()} dev {Index}" : $"{Mac.ToColonString()} dst {Destination} dev {Index}";
 }
 
 /// <summary>NUD_* states (linux/neighbour.h).</summary>
@@ -95,11 +96,4 @@ public enum NeighbourFlags : byte
     Sticky = 0x40,
     /// <summary>NTF_ROUTER.</summary>
     Router = 0x80,
-}
-
-internal static class MacText
-{
-    /// <summary>"aa:bb:cc:dd:ee:ff", as ip prints it.</summary>
-    public static string Format(PhysicalAddress mac) =>
-        string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 }

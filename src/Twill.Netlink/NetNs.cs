@@ -1,5 +1,5 @@
 using System.Runtime.ExceptionServices;
-using Twill.Netlink.Interop;
+using Twill.Os;
 
 namespace Twill.Netlink;
 
@@ -18,7 +18,7 @@ public sealed class NetNs : IDisposable
     /// <summary>Where `ip netns` keeps named namespaces.</summary>
     public const string RunDirectory = "/var/run/netns";
 
-    private NetNs(FileDescriptorHandle handle, string path, string? name)
+    private NetNs(Twill.Os.FileDescriptor handle, string path, string? name)
     {
         Handle = handle;
         Path = path;
@@ -31,7 +31,8 @@ public sealed class NetNs : IDisposable
     /// <summary>The `ip netns` name, when opened from /var/run/netns; otherwise null.</summary>
     public string? Name { get; }
 
-    internal FileDescriptorHandle Handle { get; }
+    /// <summary>The open namespace file, for setns (<see cref="NetworkNamespaceScope"/>). Valid until Dispose.</summary>
+    public Twill.Os.FileDescriptor Handle { get; }
 
     /// <summary>The open fd (for IFLA_NET_NS_FD and the like). Valid until Dispose.</summary>
     public int FileDescriptor => Handle.Fd;
@@ -44,24 +45,13 @@ public sealed class NetNs : IDisposable
         Directory.CreateDirectory(RunDirectory);
         MakeRunDirectoryShared();
         string path = PathOf(name);
-        int fd = Libc.Open(path, Libc.ORdOnly | Libc.OCreat | Libc.OExcl | Libc.OCloexec, 0);
-        if (fd < 0)
-        {
-            throw new NetlinkException((Errno)Libc.LastErrno, $"netns add {name}: create {path}");
-        }
-        Libc.Close(fd);
+        Call($"netns add {name}: create {path}", () => Twill.Os.FileDescriptor.Open(path, OpenFlags.ReadOnly | OpenFlags.Create | OpenFlags.Exclusive | OpenFlags.CloseOnExec).Dispose());
         try
         {
             RunOnDedicatedThread(() =>
             {
-                if (Libc.Unshare(Libc.CloneNewNet) != 0)
-                {
-                    throw NetlinkException.FromLastError($"netns add {name}: unshare(CLONE_NEWNET)");
-                }
-                if (Libc.Mount("/proc/thread-self/ns/net", path, "none", Libc.MsBind, 0) != 0)
-                {
-                    throw NetlinkException.FromLastError($"netns add {name}: bind mount onto {path}");
-                }
+                Call($"netns add {name}: unshare(CLONE_NEWNET)", NetworkNamespaces.UnshareNew);
+                Call($"netns add {name}: bind mount onto {path}", () => Mounts.Bind(NetworkNamespaces.ThreadSelf, path));
                 return 0;
             });
         }
@@ -83,9 +73,16 @@ public sealed class NetNs : IDisposable
             return false;
         }
         // Lazy unmount, as iproute2 does: processes still inside keep the namespace alive.
-        if (Libc.Umount2(path, Libc.MntDetach) != 0 && Libc.LastErrno != Libc.EINVAL)
+        try
         {
-            throw NetlinkException.FromLastError($"netns delete {name}: umount {path}");
+            Mounts.DetachUnmount(path);
+        }
+        catch (OsException e) when (e.Errno == Mounts.NotMounted)
+        {
+        }
+        catch (OsException e)
+        {
+            throw new NetlinkException((Errno)e.Errno, $"netns delete {name}: umount {path}");
         }
         File.Delete(path);
         return true;
@@ -104,19 +101,23 @@ public sealed class NetNs : IDisposable
     public static NetNs Open(string pathOrName)
     {
         string path = pathOrName.Contains('/', StringComparison.Ordinal) ? pathOrName : PathOf(pathOrName);
-        int fd = Libc.Open(path, Libc.ORdOnly | Libc.OCloexec, 0);
-        if (fd < 0)
+        Twill.Os.FileDescriptor fd;
+        try
         {
-            throw new NetlinkException((Errno)Libc.LastErrno, $"open netns {path}");
+            fd = Twill.Os.FileDescriptor.Open(path, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
+        }
+        catch (OsException e)
+        {
+            throw new NetlinkException((Errno)e.Errno, $"open netns {path}");
         }
         string? name = System.IO.Path.GetDirectoryName(path) is "/var/run/netns" or "/run/netns"
             ? System.IO.Path.GetFileName(path)
             : null;
-        return new NetNs(new FileDescriptorHandle(fd), path, name);
+        return new NetNs(fd, path, name);
     }
 
     /// <summary>The calling thread's namespace (/proc/thread-self/ns/net).</summary>
-    public static NetNs OpenCurrent() => Open("/proc/thread-self/ns/net");
+    public static NetNs OpenCurrent() => Open(NetworkNamespaces.ThreadSelf);
 
     /// <summary>
     /// Runs <paramref name="action"/> on a new thread that first enters this namespace, and waits.
@@ -133,17 +134,14 @@ public sealed class NetNs : IDisposable
     /// <inheritdoc cref="Run(Action)"/>
     public T Run<T>(Func<T> func)
     {
-        FileDescriptorHandle handle = Handle;
+        Twill.Os.FileDescriptor handle = Handle;
         bool added = false;
         handle.DangerousAddRef(ref added);
         try
         {
             return RunOnDedicatedThread(() =>
             {
-                if (Libc.SetNs(handle, Libc.CloneNewNet) != 0)
-                {
-                    throw NetlinkException.FromLastError($"setns({Path})");
-                }
+                Call($"setns({Path})", () => NetworkNamespaces.Enter(handle));
                 return func();
             });
         }
@@ -201,18 +199,31 @@ public sealed class NetNs : IDisposable
     /// </summary>
     private static void MakeRunDirectoryShared()
     {
-        bool boundOnce = false;
-        while (Libc.Mount("", RunDirectory, "none", Libc.MsShared | Libc.MsRec, 0) != 0)
+        try
         {
-            if (Libc.LastErrno != Libc.EINVAL || boundOnce)
-            {
-                throw NetlinkException.FromLastError($"mount --make-rshared {RunDirectory}");
-            }
-            if (Libc.Mount(RunDirectory, RunDirectory, "none", Libc.MsBind | Libc.MsRec, 0) != 0)
-            {
-                throw NetlinkException.FromLastError($"mount --bind {RunDirectory} {RunDirectory}");
-            }
-            boundOnce = true;
+            Mounts.MakeRecursivelyShared(RunDirectory);
+        }
+        catch (OsException e) when (e.Errno == Mounts.NotMounted)
+        {
+            Call($"mount --bind {RunDirectory} {RunDirectory}", () => Mounts.Bind(RunDirectory, RunDirectory, recursive: true));
+            Call($"mount --make-rshared {RunDirectory}", () => Mounts.MakeRecursivelyShared(RunDirectory));
+        }
+        catch (OsException e)
+        {
+            throw new NetlinkException((Errno)e.Errno, $"mount --make-rshared {RunDirectory}");
+        }
+    }
+
+    /// <summary>Runs a Twill.Os call, reporting its failure as netlink callers expect: errno and what was asked.</summary>
+    private static void Call(string request, Action call)
+    {
+        try
+        {
+            call();
+        }
+        catch (OsException e)
+        {
+            throw new NetlinkException((Errno)e.Errno, request);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Net.NetworkInformation;
 using Twill.Netlink.Protocol;
+using Twill.Core;
 
 namespace Twill.Netlink;
 
@@ -123,7 +124,7 @@ public sealed partial class RtnlConnection
             int m = LinkCodec.BeginChange(ref w, seq, s.Index);
             w.WriteAttribute(Ifla.Address, s.Mac.GetAddressBytes());
             w.EndMessage(m);
-        }, static ((int Index, PhysicalAddress Mac) s) => $"dev {s.Index} address {MacText.Format(s.Mac)}");
+        }, static ((int Index, PhysicalAddress Mac) s) => $"dev {s.Index} address {s.Mac.ToColonString()}");
     }
 
     /// <summary>`ip link set dev X netns NS`: moves the link into <paramref name="ns"/>.</summary>

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Twill.Netlink.Protocol;
+using Twill.Os;
 
 namespace Twill.Netlink;
 
@@ -88,7 +89,7 @@ public sealed class RtnlMonitor : IDisposable
     /// <summary>Subscribes to <paramref name="groups"/> in <paramref name="ns"/> (null: the calling thread's namespace).</summary>
     public static RtnlMonitor Open(NetNs? ns = null, RtnlGroups groups = RtnlGroups.All)
     {
-        Interop.FileDescriptorHandle fd = ns is null
+        FileDescriptor fd = ns is null
             ? NetlinkSocket.Create((uint)groups)
             : ns.Run(() => NetlinkSocket.Create((uint)groups));
         nint raw = fd.DangerousGetHandle();

@@ -91,10 +91,10 @@ public class DataPathStackTests
 
         public void UpdateDevice(string name, int mtu, PhysicalAddress? mac) => _device = _device! with { Mtu = mtu, Mac = mac ?? _device.Mac };
 
-        public IReadOnlyList<string?> Apply(IReadOnlyList<KernelChange> changes)
+        public IReadOnlyList<KernelFailure?> Apply(IReadOnlyList<KernelChange> changes)
         {
             _applied.AddRange(changes);
-            return new string?[changes.Count];
+            return new KernelFailure?[changes.Count];
         }
     }
 }

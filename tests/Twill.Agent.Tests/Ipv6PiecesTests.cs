@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Twill.Backends;
+using Twill.Core;
 using Twill.Netlink;
 
 namespace Twill.Agent.Tests;

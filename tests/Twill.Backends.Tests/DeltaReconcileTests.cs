@@ -125,7 +125,7 @@ public class DeltaReconcileTests
         InMemoryKernel kernel = new();
         Reconciler reconciler = new(kernel);
         reconciler.Reconcile(PlanFor(Peer2));
-        kernel.Fail = c => c.Target is PlannedRoute r && r.Destination == IPNetwork.Parse("10.244.3.0/24") ? "no such device" : null;
+        kernel.Fail = c => c is KernelChange.PutRoute { Route: var r } && r.Destination == IPNetwork.Parse("10.244.3.0/24") ? new KernelFailure("no such device") : null;
 
         ReconcileResult failed = reconciler.ApplyDelta(PlanFor(Peer2, Peer3));
         KernelPlan? afterFailure = reconciler.Applied;

@@ -17,7 +17,7 @@ internal sealed class InMemoryKernel : IKernelPort
     public HashSet<PlannedFdb> Fdb { get; } = [];
 
     /// <summary>A change that should fail, to check per-object errors.</summary>
-    public Func<KernelChange, string?> Fail { get; set; } = _ => null;
+    public Func<KernelChange, KernelFailure?> Fail { get; set; } = _ => null;
 
     public int ApplyCalls { get; private set; }
 
@@ -72,25 +72,25 @@ internal sealed class InMemoryKernel : IKernelPort
     public void UpdateDevice(string name, int mtu, PhysicalAddress? mac) =>
         Devices[name] = Devices[name] with { Mtu = mtu, Mac = mac ?? Devices[name].Mac, IsUp = true };
 
-    public IReadOnlyList<string?> Apply(IReadOnlyList<KernelChange> changes)
+    public IReadOnlyList<KernelFailure?> Apply(IReadOnlyList<KernelChange> changes)
     {
         ApplyCalls++;
-        List<string?> results = [];
+        List<KernelFailure?> results = [];
         foreach (KernelChange c in changes)
         {
-            string? error = Fail(c);
+            KernelFailure? error = Fail(c);
             if (error is null)
             {
-                switch (c.Target)
+                switch (c)
                 {
-                    case PlannedAddress a when c.Kind == ChangeKind.AddAddress: Addresses.Add(a); break;
-                    case PlannedAddress a: Addresses.Remove(a); break;
-                    case PlannedRoute r when c.Kind == ChangeKind.PutRoute: Routes[r.Destination] = r; break;
-                    case PlannedRoute r: Routes.Remove(r.Destination); break;
-                    case PlannedNeighbour n when c.Kind == ChangeKind.PutNeighbour: Neighbours[(n.Device, n.Address)] = n; break;
-                    case PlannedNeighbour n: Neighbours.Remove((n.Device, n.Address)); break;
-                    case PlannedFdb f when c.Kind == ChangeKind.PutFdb: Fdb.Add(f); break;
-                    case PlannedFdb f: Fdb.Remove(f); break;
+                    case KernelChange.AddAddress(var a): Addresses.Add(a); break;
+                    case KernelChange.DeleteAddress(var a): Addresses.Remove(a); break;
+                    case KernelChange.PutRoute(var r): Routes[r.Destination] = r; break;
+                    case KernelChange.DeleteRoute(var r): Routes.Remove(r.Destination); break;
+                    case KernelChange.PutNeighbour(var n): Neighbours[(n.Device, n.Address)] = n; break;
+                    case KernelChange.DeleteNeighbour(var n): Neighbours.Remove((n.Device, n.Address)); break;
+                    case KernelChange.PutFdb(var f): Fdb.Add(f); break;
+                    case KernelChange.DeleteFdb(var f): Fdb.Remove(f); break;
                 }
             }
             results.Add(error);

@@ -142,7 +142,11 @@ public class ReconcilerTests
     [Fact]
     public void Reconcile_OneChangeFails_OthersAppliedErrorReportedRetriedNextPass()
     {
-        InMemoryKernel kernel = new() { Fail = c => c.Target is PlannedRoute { Destination: var d } && d == IPNetwork.Parse("10.244.3.0/24") ? "EEXIST" : null };
+        InMemoryKernel kernel = new()
+        {
+            Fail = c => c is KernelChange.PutRoute { Route.Destination: var d } && d == IPNetwork.Parse("10.244.3.0/24")
+                ? new KernelFailure("File exists", Twill.Netlink.Errno.EEXIST) : null,
+        };
         Reconciler reconciler = new(kernel);
 
         ReconcileResult first = reconciler.Reconcile(PlanFor(Peer2, Peer3));
@@ -151,6 +155,9 @@ public class ReconcilerTests
 
         Assert.False(first.Converged);
         Assert.Contains("10.244.3.0/24", Assert.Single(first.Errors), StringComparison.Ordinal);
+        ReconcileFailure failure = Assert.Single(first.Failures);
+        Assert.Equal(Twill.Netlink.Errno.EEXIST, failure.Errno);
+        Assert.StartsWith("PutRoute 10.244.3.0/24 via ", failure.What, StringComparison.Ordinal);
         Assert.True(second.Converged);
         Assert.Equal(1, second.Applied);
         Assert.Equal(2, kernel.Routes.Count);

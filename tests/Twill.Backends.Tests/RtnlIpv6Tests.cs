@@ -232,10 +232,12 @@ public sealed class RtnlIpv6Tests : IDisposable
         RtnlKernelPort port = new(_node!.Rtnl, AddressFamily.InterNetwork);
         port.Read(null);
 
-        IReadOnlyList<string?> results = port.Apply(
-            [new KernelChange(ChangeKind.PutRoute, new PlannedRoute(IPNetwork.Parse("fd00:10:244:2::/64"), IPAddress.Parse("2001:db8::12"), "eth0", false))]);
+        IReadOnlyList<KernelFailure?> results = port.Apply(
+            [new KernelChange.PutRoute(new PlannedRoute(IPNetwork.Parse("fd00:10:244:2::/64"), IPAddress.Parse("2001:db8::12"), "eth0", false))]);
 
-        Assert.Contains("is IPv6, this port handles IPv4", Assert.Single(results), StringComparison.Ordinal);
+        KernelFailure failure = Assert.Single(results)!;
+        Assert.Contains("is IPv6, this port handles IPv4", failure.Message, StringComparison.Ordinal);
+        Assert.Null(failure.Errno);
         Assert.Empty(Routes("-6"));
     }
 

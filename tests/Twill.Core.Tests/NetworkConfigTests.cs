@@ -11,7 +11,7 @@ public class NetworkConfigTests
     private static NetworkConfig Parse(string json) => NetworkConfig.Parse(json, out _);
 
     private static IReadOnlyList<string> Errors(string json) =>
-        Assert.Throws<NetworkConfigException>(() => NetworkConfig.Parse(json, out _)).Errors;
+        Assert.Throws<NetworkConfigException>(() => NetworkConfig.Parse(json, out _)).Messages;
 
     [Fact]
     public void Parse_VxlanWindowsFixture_IsWhatFlannelMakesOfIt()
@@ -29,12 +29,10 @@ public class NetworkConfigTests
         VxlanBackendConfig vxlan = Assert.IsType<VxlanBackendConfig>(config.Backend);
         Assert.Equal(4096, vxlan.Vni);
         Assert.Equal(4789, vxlan.Port);
-        Assert.Equal(4789, vxlan.EffectivePort);
         Assert.Equal(0, vxlan.Mtu);
         Assert.False(vxlan.Gbp);
         Assert.False(vxlan.Learning);
         Assert.False(vxlan.DirectRouting);
-        Assert.Equal("flannel.4096", vxlan.DeviceName);
         Assert.Equal((UInt128)255, config.IPv4Pool!.Count);
         Assert.Null(config.IPv6Pool);
     }
@@ -79,10 +77,8 @@ public class NetworkConfigTests
 
         Assert.Equal(1, vxlan.Vni);
         Assert.Equal(0, vxlan.Port);
-        Assert.Equal(8472, vxlan.EffectivePort);
         Assert.Equal(0, vxlan.Mtu);
         Assert.Equal("0E-2A", vxlan.MacPrefix);
-        Assert.Equal("flannel.1", vxlan.DeviceName);
     }
 
     [Fact]
@@ -197,12 +193,29 @@ public class NetworkConfigTests
             out _, "/etc/kube-flannel/net-conf.json"));
 
         Assert.Equal(4, e.Errors.Count);
-        Assert.All(e.Errors, m => Assert.StartsWith("/etc/kube-flannel/net-conf.json: ", m, StringComparison.Ordinal));
-        Assert.Contains(e.Errors, m => m.Contains("Backend.Type \"udp\"", StringComparison.Ordinal));
-        Assert.Contains(e.Errors, m => m.Contains("SubnetMin 10.245.0.0 is outside Network 10.244.0.0/16", StringComparison.Ordinal));
-        Assert.Contains(e.Errors, m => m.Contains("SubnetMax 10.244.3.7 is not on a /24 boundary", StringComparison.Ordinal));
-        Assert.Contains(e.Errors, m => m.Contains("IPv6Network is missing", StringComparison.Ordinal));
-        Assert.Equal(string.Join(Environment.NewLine, e.Errors), e.Message);
+        Assert.Equal(["Backend", "IPv6Network", "SubnetMax", "SubnetMin"], e.Errors.Select(x => x.Field).Order(StringComparer.Ordinal));
+        Assert.All(e.Errors, x => Assert.Equal("/etc/kube-flannel/net-conf.json", x.Source));
+        Assert.All(e.Messages, m => Assert.StartsWith("/etc/kube-flannel/net-conf.json: ", m, StringComparison.Ordinal));
+        Assert.Contains(e.Messages, m => m.Contains("Backend.Type \"udp\"", StringComparison.Ordinal));
+        Assert.Contains(e.Messages, m => m.Contains("SubnetMin 10.245.0.0 is outside Network 10.244.0.0/16", StringComparison.Ordinal));
+        Assert.Contains(e.Messages, m => m.Contains("SubnetMax 10.244.3.7 is not on a /24 boundary", StringComparison.Ordinal));
+        Assert.Contains(e.Messages, m => m.Contains("IPv6Network is missing", StringComparison.Ordinal));
+        Assert.Equal(string.Join(Environment.NewLine, e.Messages), e.Message);
+    }
+
+    [Theory]
+    [InlineData("""{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":0}}""", "Backend.VNI")]
+    [InlineData("""{"Network":"10.244.0.0/16","SubnetLen":31,"Backend":{"Type":"vxlan"}}""", "SubnetLen")]
+    [InlineData("""{"Network":"10.244.0.0/16"}""", "Backend")]
+    [InlineData("""[1]""", null)]
+    public void Parse_OneProblem_ErrorNamesItsField(string json, string? field)
+    {
+        NetworkConfigException e = Assert.Throws<NetworkConfigException>(() => NetworkConfig.Parse(json, out _));
+
+        ConfigError error = Assert.Single(e.Errors);
+        Assert.Equal(field, error.Field);
+        Assert.Equal("net-conf.json", error.Source);
+        Assert.Equal($"net-conf.json: {error.Message}", error.ToString());
     }
 
     [Fact]
@@ -250,6 +263,6 @@ public class NetworkConfigTests
 
         NetworkConfigException e = Assert.Throws<NetworkConfigException>(() =>
             new NetworkConfig { Network = IPNetwork.Parse("10.244.0.0/30"), Backend = new HostGwBackendConfig() }.Validated("lab"));
-        Assert.Equal(["lab: Network 10.244.0.0/30 is too small: the smallest usable network is /28"], e.Errors);
+        Assert.Equal(["lab: Network 10.244.0.0/30 is too small: the smallest usable network is /28"], e.Messages);
     }
 }

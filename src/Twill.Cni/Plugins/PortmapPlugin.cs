@@ -5,7 +5,7 @@ using Twill.Cni.Protocol;
 using Twill.Firewall;
 using Twill.Firewall.Portmap;
 using Twill.Netlink;
-using FwAddress = Twill.Firewall.InterfaceAddress;
+using Twill.Core;
 
 namespace Twill.Cni.Plugins;
 
@@ -17,9 +17,6 @@ namespace Twill.Cni.Plugins;
 public sealed class PortmapPlugin : ICniPlugin
 {
     public string Type => "portmap";
-
-    /// <summary>Runs the firewall tools (posix_spawn, see SpawnFirewallRunner); tests may replace it.</summary>
-    public static Func<IFirewallRunner> FirewallRunner { get; set; } = () => new Twill.Cni.Kernel.SpawnFirewallRunner();
 
     public CniResult Add(CniInvocation call)
     {
@@ -40,7 +37,7 @@ public sealed class PortmapPlugin : ICniPlugin
         }
         try
         {
-            PortmapOutcome outcome = Portmap.Add(target, FirewallRunner());
+            PortmapOutcome outcome = Portmap.Add(target, call.Context.Firewall());
             foreach (string w in outcome.Warnings)
             {
                 Console.Error.WriteLine("portmap: " + w);
@@ -58,7 +55,7 @@ public sealed class PortmapPlugin : ICniPlugin
         PortmapBackend backend = Backend(call.Config);
         try
         {
-            Portmap.Delete(call.Name, call.ContainerId, FirewallRunner(), backend, AddedTarget(call));
+            Portmap.Delete(call.Name, call.ContainerId, call.Context.Firewall(), backend, AddedTarget(call));
         }
         catch (FirewallException e)
         {
@@ -87,7 +84,7 @@ public sealed class PortmapPlugin : ICniPlugin
     {
         CniResult prev = call.PrevResult ?? throw new CniException(CniErrorCode.InvalidNetworkConfig, "Required prevResult missing");
         PortmapTarget target = Target(call, prev);
-        IReadOnlyList<string> problems = Portmap.Check(target, FirewallRunner());
+        IReadOnlyList<string> problems = Portmap.Check(target, call.Context.Firewall());
         if (problems.Count > 0)
         {
             throw new CniException(CniErrorCode.Internal, "portmap: " + string.Join("; ", problems));
@@ -137,9 +134,9 @@ public sealed class PortmapPlugin : ICniPlugin
     /// The first address of each family on the sandbox interface CNI_IFNAME (addresses marked for
     /// another or a host interface are skipped, as the reference skips them).
     /// </summary>
-    public static List<FwAddress> ContainerAddresses(CniResult prev, string ifName)
+    public static List<InterfaceAddress> ContainerAddresses(CniResult prev, string ifName)
     {
-        List<FwAddress> result = [];
+        List<InterfaceAddress> result = [];
         foreach (CniIpConfig ip in prev.Ips)
         {
             if (result.Any(a => a.Address.AddressFamily == ip.Address.Address.AddressFamily))
@@ -151,7 +148,7 @@ public sealed class PortmapPlugin : ICniPlugin
             {
                 continue;
             }
-            result.Add(new FwAddress(ip.Address.Address, ip.Address.PrefixLength));
+            result.Add(ip.Address);
         }
         return result;
     }

@@ -4,7 +4,7 @@ using Twill.Core;
 
 namespace Twill.Cni.Protocol;
 
-/// <summary>CIDR helpers shared by the plugins: parsing as Go's net.ParseCIDR, masking, stepping.</summary>
+/// <summary>CIDR helpers shared by the plugins: parsing as Go's net.ParseCIDR, stepping (arithmetic is <see cref="SubnetMath"/>'s).</summary>
 public static class Cidrs
 {
     /// <summary>Parses A/N; with <paramref name="mask"/> the host bits are cleared (Go's ParseCIDR network).</summary>
@@ -21,53 +21,18 @@ public static class Cidrs
         return true;
     }
 
-    public static InterfaceAddress Masked(InterfaceAddress a) => a with { Address = a.Network.BaseAddress };
-
     public static bool IsV4(IPAddress a) => a.AddressFamily == AddressFamily.InterNetwork;
 
     /// <summary>The address plus <paramref name="delta"/> (wrapping), in the same family.</summary>
     public static IPAddress Add(IPAddress a, long delta)
     {
-        byte[] b = a.GetAddressBytes();
-        UInt128 v = ToInt(b);
+        UInt128 v = SubnetMath.ToNumber(a);
         v = delta >= 0 ? v + (UInt128)delta : v - (UInt128)(-delta);
-        return FromInt(v, b.Length);
-    }
-
-    public static UInt128 ToInt(IPAddress a) => ToInt(a.GetAddressBytes());
-
-    private static UInt128 ToInt(byte[] b)
-    {
-        UInt128 v = 0;
-        foreach (byte x in b)
-        {
-            v = (v << 8) | x;
-        }
-        return v;
-    }
-
-    public static IPAddress FromInt(UInt128 v, int length)
-    {
-        byte[] b = new byte[length];
-        for (int i = length - 1; i >= 0; i--)
-        {
-            b[i] = (byte)(v & 0xff);
-            v >>= 8;
-        }
-        return new IPAddress(b);
+        return SubnetMath.ToAddress(IsV4(a) ? v & uint.MaxValue : v, a.AddressFamily);
     }
 
     /// <summary>The last address of the network (the broadcast for IPv4).</summary>
-    public static IPAddress Last(IPNetwork n)
-    {
-        byte[] b = n.BaseAddress.GetAddressBytes();
-        int bits = b.Length * 8;
-        for (int i = n.PrefixLength; i < bits; i++)
-        {
-            b[i / 8] |= (byte)(0x80 >> (i % 8));
-        }
-        return new IPAddress(b);
-    }
+    public static IPAddress Last(IPNetwork n) => SubnetMath.LastAddress(n);
 
     /// <summary>
     /// The `brd` the reference's netlink library gives an IPv4 address: the last address of its
@@ -76,5 +41,5 @@ public static class Cidrs
     public static IPAddress? BroadcastOf(IPAddress address, int prefixLength) =>
         IsV4(address) && prefixLength < 31 ? Last(new InterfaceAddress(address, prefixLength).Network) : null;
 
-    public static int Compare(IPAddress a, IPAddress b) => ToInt(a).CompareTo(ToInt(b));
+    public static int Compare(IPAddress a, IPAddress b) => SubnetMath.ToNumber(a).CompareTo(SubnetMath.ToNumber(b));
 }

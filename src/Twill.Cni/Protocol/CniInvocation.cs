@@ -26,6 +26,9 @@ public sealed class CniInvocation
     /// <summary>The environment the call came with, for delegates run as processes.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The seams this call reaches the OS through; delegates called in-process share it.</summary>
+    public PluginContext Context { get; init; } = PluginContext.Default;
+
     public static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
 
     /// <summary>
@@ -85,6 +88,7 @@ public sealed class CniInvocation
             Name = name,
             Type = type,
             Environment = Environment,
+            Context = Context,
         };
     }
 

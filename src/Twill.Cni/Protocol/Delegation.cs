@@ -1,6 +1,5 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.Json;
+using Twill.Os;
 
 namespace Twill.Cni.Protocol;
 
@@ -10,11 +9,8 @@ namespace Twill.Cni.Protocol;
 /// When the binary found is this very executable (same device and inode as /proc/self/exe) the
 /// plugin runs in-process: no fork/exec, no second runtime start.
 /// </summary>
-public static partial class Delegation
+public static class Delegation
 {
-    /// <summary>The plugins this binary holds, by type; set by Program.</summary>
-    public static Func<string, ICniPlugin?> Registry { get; set; } = _ => null;
-
     public static CniResult Add(string type, byte[] config, CniInvocation parent) =>
         Invoke(type, "ADD", config, parent) ?? throw new CniException(CniErrorCode.Internal, $"plugin \"{type}\" returned no result for ADD");
 
@@ -28,7 +24,7 @@ public static partial class Delegation
     public static CniResult? Invoke(string type, string command, byte[] config, CniInvocation parent)
     {
         string path = Find(type, parent.CniPath);
-        ICniPlugin? local = IsSelf(path) ? Registry(type) : null;
+        ICniPlugin? local = IsSelf(path) ? parent.Context.Plugins(type) : null;
         if (local is not null)
         {
             CniInvocation call = parent.ForDelegate(command, config);
@@ -60,26 +56,17 @@ public static partial class Delegation
 
     private static CniResult? Exec(string path, string command, byte[] config, CniInvocation parent)
     {
-        ProcessStartInfo psi = new(path)
+        Dictionary<string, string> env = new(parent.Environment, StringComparer.Ordinal) { ["CNI_COMMAND"] = command };
+        ProcessResult p;
+        try
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = false,
-            UseShellExecute = false,
-        };
-        psi.Environment.Clear();
-        foreach (KeyValuePair<string, string> kv in parent.Environment)
-        {
-            psi.Environment[kv.Key] = kv.Value;
+            p = parent.Context.Processes.Run(new ProcessSpec(path, []) { Environment = env, Stdin = config, CaptureStderr = false });
         }
-        psi.Environment["CNI_COMMAND"] = command;
-        using Process p = Process.Start(psi) ?? throw new CniException(CniErrorCode.Internal, $"could not start {path}");
-        p.StandardInput.BaseStream.Write(config);
-        p.StandardInput.Close();
-        using MemoryStream ms = new();
-        p.StandardOutput.BaseStream.CopyTo(ms);
-        p.WaitForExit();
-        byte[] output = ms.ToArray();
+        catch (ProcessStartException e)
+        {
+            throw new CniException(CniErrorCode.Internal, e.Message);
+        }
+        byte[] output = p.Stdout;
         if (p.ExitCode != 0)
         {
             throw DecodeError(path, output);
@@ -117,22 +104,6 @@ public static partial class Delegation
     }
 
     /// <summary>Same file as the running executable (hard links share device and inode).</summary>
-    public static bool IsSelf(string path)
-    {
-        return Identity(path) is { } a && Identity("/proc/self/exe") is { } b && a == b;
-    }
-
-    private static unsafe (ulong Dev, ulong Ino)? Identity(string path)
-    {
-        // struct stat begins with st_dev and st_ino (both 64-bit) on x86_64 and arm64.
-        byte* buf = stackalloc byte[256];
-        if (stat(path, buf) != 0)
-        {
-            return null;
-        }
-        return (*(ulong*)buf, *(ulong*)(buf + 8));
-    }
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static unsafe partial int stat(string path, byte* buf);
+    public static bool IsSelf(string path) =>
+        FileIdentity.Of(path) is { } a && FileIdentity.Of("/proc/self/exe") is { } b && a == b;
 }

@@ -11,7 +11,8 @@ public static class PluginHost
 {
     private static readonly string[] Commands = ["ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC"];
 
-    public static int Run(ICniPlugin plugin, IReadOnlyDictionary<string, string> env, Stream stdin, Stream stdout, TextWriter stderr)
+    public static int Run(ICniPlugin plugin, IReadOnlyDictionary<string, string> env, Stream stdin, Stream stdout, TextWriter stderr,
+        PluginContext? context = null)
     {
         string version = CniVersions.Current;
         try
@@ -58,6 +59,7 @@ public static class PluginHost
                 Name = name,
                 Type = type,
                 Environment = env,
+                Context = context ?? PluginContext.Default,
             };
             if (command is "ADD" or "DEL" or "CHECK")
             {

@@ -1,4 +1,5 @@
 using Twill.Firewall.Iptables;
+using Twill.Core;
 
 namespace Twill.Firewall.Portmap;
 

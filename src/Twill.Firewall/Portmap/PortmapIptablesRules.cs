@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Twill.Firewall.Iptables;
+using Twill.Core;
 
 namespace Twill.Firewall.Portmap;
 

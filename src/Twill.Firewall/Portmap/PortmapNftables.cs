@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Twill.Firewall.Nftables;
+using Twill.Core;
 
 namespace Twill.Firewall.Portmap;
 

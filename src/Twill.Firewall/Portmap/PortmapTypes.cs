@@ -1,3 +1,4 @@
+using Twill.Core;
 namespace Twill.Firewall.Portmap;
 
 /// <summary>One entry of CNI's <c>runtimeConfig.portMappings</c>.</summary>

@@ -3,6 +3,7 @@ using System.Net.NetworkInformation;
 using System.Text;
 using System.Text.Json;
 using Twill.Firewall.Nftables;
+using Twill.Core;
 
 namespace Twill.Firewall.Spoofcheck;
 
@@ -178,7 +179,7 @@ public static class MacSpoofCheck
         {
             throw new ArgumentException($"container MAC {Convert.ToHexString(b)} is not a 6-byte Ethernet address", nameof(mac));
         }
-        return string.Join(':', b.Select(x => x.ToString("x2", CultureInfo.InvariantCulture)));
+        return mac.ToColonString();
     }
 
     private static bool Is(JsonElement e, string family, string table) =>

@@ -1,9 +1,5 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
-using System.Threading.Channels;
 
 namespace Twill.Leases.Store;
 
@@ -18,9 +14,10 @@ namespace Twill.Leases.Store;
 /// </code>
 /// Every file is replaced atomically (temporary file + rename), so readers never see half a record
 /// and need no lock. Watchers learn of changes from inotify (FileSystemWatcher) within milliseconds,
-/// and a timer reports records that expire.
+/// and a timer reports records that expire (FileLeaseStore.Watch.cs). A record's file format is
+/// <see cref="FileLeaseRecordCodec"/>'s, its file name <see cref="FileLeaseKeys"/>'s.
 /// </summary>
-public sealed class FileLeaseStore : ILeaseStore
+public sealed partial class FileLeaseStore : ILeaseStore
 {
     private const string LeasesDirectory = "leases";
     private const string RecordSuffix = ".json";
@@ -169,150 +166,7 @@ public sealed class FileLeaseStore : ILeaseStore
         return existing.Expiration > _time.GetUtcNow();
     }
 
-    /// <summary>
-    /// Changes after <paramref name="afterRevision"/>. The directory keeps no history: when it has
-    /// moved past <paramref name="afterRevision"/> by the time the watch starts, the watch begins with
-    /// a <see cref="LeaseChangeKind.Resync"/> (as the contract allows), then reports live changes.
-    /// </summary>
-    public async IAsyncEnumerable<LeaseChange> WatchAsync(long afterRevision, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        Channel<Notice> notices = Channel.CreateUnbounded<Notice>(new UnboundedChannelOptions { SingleReader = true });
-        using FileSystemWatcher watcher = new(_leases)
-        {
-            IncludeSubdirectories = false,
-            NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite,
-            InternalBufferSize = 256 * 1024,
-        };
-        watcher.Created += (_, e) => notices.Writer.TryWrite(new Notice(e.Name, Overflow: false));
-        watcher.Changed += (_, e) => notices.Writer.TryWrite(new Notice(e.Name, Overflow: false));
-        watcher.Deleted += (_, e) => notices.Writer.TryWrite(new Notice(e.Name, Overflow: false));
-        watcher.Renamed += (_, e) => notices.Writer.TryWrite(new Notice(e.Name, Overflow: false));
-        watcher.Error += (_, _) => notices.Writer.TryWrite(new Notice(null, Overflow: true));
-        watcher.EnableRaisingEvents = true;
-
-        // key → what the watcher last reported as live (revision, expiration).
-        Dictionary<string, (long Revision, DateTimeOffset Expiration)> live = new(StringComparer.Ordinal);
-        (LeaseListing start, List<LeaseRecord> recentlyExpired) = await ScanAsync(cancellationToken).ConfigureAwait(false);
-        foreach (LeaseRecord r in start.Records)
-        {
-            live[r.Key] = (r.Revision, r.Expiration);
-        }
-        long delivered = afterRevision;
-        if (start.Revision != afterRevision)
-        {
-            delivered = start.Revision;
-            yield return new LeaseChange(LeaseChangeKind.Resync, "", null, start, start.Revision);
-        }
-        else
-        {
-            // Records that expired between the caller's listing and now: the caller may still hold them.
-            foreach (LeaseRecord r in recentlyExpired.OrderBy(r => r.Expiration))
-            {
-                yield return new LeaseChange(LeaseChangeKind.Delete, r.Key, null, null, delivered);
-            }
-        }
-
-        while (true)
-        {
-            // Report what expired, then sleep until the next notice or the next expiry.
-            DateTimeOffset now = _time.GetUtcNow();
-            List<string> expired = [.. live.Where(kv => kv.Value.Expiration <= now).Select(kv => kv.Key)];
-            expired.Sort(StringComparer.Ordinal);
-            foreach (string key in expired)
-            {
-                live.Remove(key);
-                yield return new LeaseChange(LeaseChangeKind.Delete, key, null, null, delivered);
-            }
-            TimeSpan wait = live.Count == 0 ? Timeout.InfiniteTimeSpan : live.Values.Min(v => v.Expiration) - now;
-            if (wait != Timeout.InfiniteTimeSpan && wait < TimeSpan.Zero)
-            {
-                wait = TimeSpan.Zero;
-            }
-            if (!notices.Reader.TryPeek(out _))
-            {
-                using CancellationTokenSource timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                if (wait != Timeout.InfiniteTimeSpan)
-                {
-                    // Clamp: CancelAfter rejects very long spans (a 24 h TTL fits, but be safe).
-                    timer.CancelAfter(wait > TimeSpan.FromDays(1) ? TimeSpan.FromDays(1) : wait + TimeSpan.FromMilliseconds(1));
-                }
-                try
-                {
-                    await notices.Reader.WaitToReadAsync(timer.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    continue; // an expiry is due
-                }
-            }
-
-            // Drain every pending notice; several notices for one file collapse into one read.
-            HashSet<string> names = new(StringComparer.Ordinal);
-            bool overflow = false;
-            while (notices.Reader.TryRead(out Notice notice))
-            {
-                if (notice.Overflow)
-                {
-                    overflow = true;
-                }
-                else if (notice.Name is string name && name.EndsWith(RecordSuffix, StringComparison.Ordinal) && !name.StartsWith('.'))
-                {
-                    names.Add(name);
-                }
-            }
-            if (overflow)
-            {
-                // inotify dropped events: the only safe thing is a full, fresh listing.
-                LeaseListing listing = await ListAsync(cancellationToken).ConfigureAwait(false);
-                live.Clear();
-                foreach (LeaseRecord r in listing.Records)
-                {
-                    live[r.Key] = (r.Revision, r.Expiration);
-                }
-                delivered = listing.Revision;
-                yield return new LeaseChange(LeaseChangeKind.Resync, "", null, listing, listing.Revision);
-                continue;
-            }
-
-            List<LeaseChange> changes = [];
-            foreach (string name in names)
-            {
-                string? key = UnescapeKey(name[..^RecordSuffix.Length]);
-                if (key is null)
-                {
-                    continue;
-                }
-                LeaseRecord? record = ReadRecord(Path.Combine(_leases, name));
-                if (record is not null && record.Expiration > _time.GetUtcNow())
-                {
-                    if (live.TryGetValue(key, out var known) && known.Revision >= record.Revision)
-                    {
-                        continue; // already reported (or older than what we have)
-                    }
-                    if (!live.ContainsKey(key) && record.Revision <= delivered)
-                    {
-                        continue; // part of the listing the caller started from
-                    }
-                    live[key] = (record.Revision, record.Expiration);
-                    changes.Add(new LeaseChange(LeaseChangeKind.Put, key, record, null, record.Revision));
-                }
-                else if (live.Remove(key))
-                {
-                    changes.Add(new LeaseChange(LeaseChangeKind.Delete, key, null, null, Math.Max(ReadRevision(), delivered)));
-                }
-            }
-            changes.Sort((a, b) => a.Revision.CompareTo(b.Revision));
-            foreach (LeaseChange change in changes)
-            {
-                delivered = Math.Max(delivered, change.Revision);
-                yield return change;
-            }
-        }
-    }
-
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-    private readonly record struct Notice(string? Name, bool Overflow);
 
     // --- records on disk ---
 
@@ -322,14 +176,14 @@ public sealed class FileLeaseStore : ILeaseStore
         LeaseRecord record = new(key, value, _time.GetUtcNow() + ttl, revision);
         // The revision is bumped first: a crash in between leaves a gap, never a record newer than the counter.
         WriteRevision(revision);
-        WriteAtomically(PathOf(key), Encode(record));
+        WriteAtomically(PathOf(key), FileLeaseRecordCodec.Encode(record));
         return record;
     }
 
     private IEnumerable<string> RecordFiles() =>
         System.IO.Directory.EnumerateFiles(_leases, "*" + RecordSuffix).Where(p => !Path.GetFileName(p).StartsWith('.'));
 
-    private string PathOf(string key) => Path.Combine(_leases, EscapeKey(key) + RecordSuffix);
+    private string PathOf(string key) => Path.Combine(_leases, FileLeaseKeys.Escape(key) + RecordSuffix);
 
     private long ReadRevision()
     {
@@ -380,88 +234,7 @@ public sealed class FileLeaseStore : ILeaseStore
         {
             return null;
         }
-        return Decode(bytes);
-    }
-
-    internal static byte[] Encode(LeaseRecord record)
-    {
-        using MemoryStream stream = new();
-        // Relaxed escaping keeps '&' and the JSON value readable in the file (it is not HTML).
-        using (Utf8JsonWriter w = new(stream, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            w.WriteStartObject();
-            w.WriteString("key", record.Key);
-            w.WriteString("value", record.Value);
-            w.WriteString("expiration", record.Expiration.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
-            w.WriteNumber("revision", record.Revision);
-            w.WriteEndObject();
-        }
-        return stream.ToArray();
-    }
-
-    internal static LeaseRecord? Decode(byte[] bytes)
-    {
-        try
-        {
-            using JsonDocument document = JsonDocument.Parse(bytes);
-            JsonElement root = document.RootElement;
-            if (root.ValueKind == JsonValueKind.Object
-                && root.TryGetProperty("key", out JsonElement key) && key.ValueKind == JsonValueKind.String
-                && root.TryGetProperty("value", out JsonElement value) && value.ValueKind == JsonValueKind.String
-                && root.TryGetProperty("expiration", out JsonElement expiration) && expiration.ValueKind == JsonValueKind.String
-                && DateTimeOffset.TryParse(expiration.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out DateTimeOffset when)
-                && root.TryGetProperty("revision", out JsonElement revision) && revision.TryGetInt64(out long rev))
-            {
-                return new LeaseRecord(key.GetString()!, value.GetString()!, when, rev);
-            }
-            return null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    // --- key escaping: keys become file names; anything outside a safe set is %XX-encoded ---
-
-    internal static string EscapeKey(string key)
-    {
-        StringBuilder sb = new(key.Length + 8);
-        foreach (byte b in Encoding.UTF8.GetBytes(key))
-        {
-            char c = (char)b;
-            if (char.IsAsciiLetterOrDigit(c) || c is '-' or ':' or '&' or '_' || (c == '.' && sb.Length > 0))
-            {
-                sb.Append(c);
-            }
-            else
-            {
-                sb.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
-            }
-        }
-        return sb.ToString();
-    }
-
-    internal static string? UnescapeKey(string name)
-    {
-        List<byte> bytes = new(name.Length);
-        for (int i = 0; i < name.Length; i++)
-        {
-            if (name[i] == '%')
-            {
-                if (i + 2 >= name.Length || !byte.TryParse(name.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out byte b))
-                {
-                    return null;
-                }
-                bytes.Add(b);
-                i += 2;
-            }
-            else
-            {
-                bytes.Add((byte)name[i]);
-            }
-        }
-        return Encoding.UTF8.GetString([.. bytes]);
+        return FileLeaseRecordCodec.Decode(bytes);
     }
 
     private static void CheckKey(string key)

@@ -1,4 +1,5 @@
 using Twill.Netlink.Interop;
+using Twill.Os;
 
 namespace Twill.Netlink.Protocol;
 
@@ -18,9 +19,9 @@ internal interface INetlinkTransport : IDisposable
 /// <summary>The real thing: a NETLINK_ROUTE socket.</summary>
 internal sealed class SocketTransport : INetlinkTransport
 {
-    private readonly FileDescriptorHandle _fd;
+    private readonly FileDescriptor _fd;
 
-    public SocketTransport(FileDescriptorHandle fd) => _fd = fd;
+    public SocketTransport(FileDescriptor fd) => _fd = fd;
 
     public void Send(ReadOnlySpan<byte> data) => NetlinkSocket.Send(_fd, data);
 

@@ -1,4 +1,5 @@
 using Twill.Netlink.Interop;
+using Twill.Os;
 
 namespace Twill.Netlink.Protocol;
 
@@ -14,14 +15,14 @@ internal static unsafe class NetlinkSocket
     /// strict dump checking, big buffers, bound to the groups given (0 for a request socket).
     /// The socket belongs to the network namespace of the calling thread, for good.
     /// </summary>
-    public static FileDescriptorHandle Create(uint groups)
+    public static FileDescriptor Create(uint groups)
     {
         int fd = Libc.Socket(Nl.AfNetlink, Libc.SockRaw | Libc.SockCloexec, Nl.NetlinkRoute);
         if (fd < 0)
         {
             throw NetlinkException.FromLastError("socket(AF_NETLINK, NETLINK_ROUTE)");
         }
-        FileDescriptorHandle handle = new(fd);
+        FileDescriptor handle = new(fd);
         try
         {
             SetInt(handle, Nl.SolNetlink, Nl.OptExtAck, 1, "NETLINK_EXT_ACK");
@@ -43,7 +44,7 @@ internal static unsafe class NetlinkSocket
         }
     }
 
-    public static void Send(FileDescriptorHandle fd, ReadOnlySpan<byte> data)
+    public static void Send(FileDescriptor fd, ReadOnlySpan<byte> data)
     {
         fixed (byte* p = data)
         {
@@ -67,7 +68,7 @@ internal static unsafe class NetlinkSocket
     }
 
     /// <summary>One datagram; throws when it did not fit (MSG_TRUNC reports its real length).</summary>
-    public static int Receive(FileDescriptorHandle fd, Span<byte> buffer)
+    public static int Receive(FileDescriptor fd, Span<byte> buffer)
     {
         fixed (byte* p = buffer)
         {
@@ -90,7 +91,7 @@ internal static unsafe class NetlinkSocket
         }
     }
 
-    private static void SetInt(FileDescriptorHandle fd, int level, int name, int value, string what)
+    private static void SetInt(FileDescriptor fd, int level, int name, int value, string what)
     {
         if (Libc.SetSockOpt(fd, level, name, &value, sizeof(int)) != 0)
         {
@@ -98,7 +99,7 @@ internal static unsafe class NetlinkSocket
         }
     }
 
-    private static void SetBuffer(FileDescriptorHandle fd, int forceOption, int option, int bytes)
+    private static void SetBuffer(FileDescriptor fd, int forceOption, int option, int bytes)
     {
         // The FORCE variant ignores net.core.[rw]mem_max but needs CAP_NET_ADMIN; fall back quietly.
         if (Libc.SetSockOpt(fd, Libc.SolSocket, forceOption, &bytes, sizeof(int)) != 0)

@@ -34,9 +34,6 @@ internal ref struct NetlinkWriter
 
     public readonly ReadOnlySpan<byte> Written => _buffer[.._pos];
 
-    /// <summary>Bytes left in the buffer.</summary>
-    public readonly int Remaining => _buffer.Length - _pos;
-
     /// <summary>Rounds a length up to the 4-byte netlink alignment (NLMSG_ALIGN / NLA_ALIGN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Align(int length) => (length + 3) & ~3;
@@ -99,8 +96,6 @@ internal ref struct NetlinkWriter
         BinaryPrimitives.WriteUInt32LittleEndian(v, value);
         WriteAttribute(type, v);
     }
-
-    public void WriteS32(ushort type, int value) => WriteU32(type, unchecked((uint)value));
 
     /// <summary>A NUL-terminated string (IFLA_IFNAME, IFLA_INFO_KIND).</summary>
     public void WriteString(ushort type, string value)

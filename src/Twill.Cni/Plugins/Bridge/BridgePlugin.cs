@@ -4,11 +4,8 @@ using System.Net.Sockets;
 using Twill.Cni.Kernel;
 using Twill.Cni.Protocol;
 using Twill.Core;
-using IFirewallRunner = Twill.Firewall.IFirewallRunner;
-using InterfaceAddress = Twill.Core.InterfaceAddress;
 using Twill.Firewall.Masquerade;
 using Twill.Netlink;
-using FwAddress = Twill.Firewall.InterfaceAddress;
 
 namespace Twill.Cni.Plugins.Bridge;
 
@@ -21,9 +18,6 @@ public sealed class BridgePlugin : ICniPlugin
 {
     public string Type => "bridge";
 
-    /// <summary>Runs iptables-restore for ipMasq; tests may replace it.</summary>
-    public static Func<IFirewallRunner> FirewallRunner { get; set; } = () => new SpawnFirewallRunner();
-
     public CniResult Add(CniInvocation call)
     {
         BridgeConfig conf = BridgeConfig.Load(call);
@@ -31,11 +25,14 @@ public sealed class BridgePlugin : ICniPlugin
         using RtnlConnection host = RtnlConnection.Open();
         Link br = EnsureBridge(host, conf);
         using NetNs pod = PodNetns.Open(call.Netns);
-        using RtnlConnection podRtnl = PodNetns.Rtnl(pod);
+        using RtnlConnection podRtnl = call.Context.Rtnl(pod);
         (Link hostVeth, Link cont) = SetupVeth(host, podRtnl, hostNs, br, call.IfName, conf);
+        using UndoList undo = new();
         if (conf.Raw.MacSpoofChk)
         {
             BridgeSpoofCheck.Setup(call, hostVeth.Name, cont.Mac);
+            // the reference undoes its spoof-check when IPAM or a later step fails
+            undo.Push(() => BridgeSpoofCheck.TryTeardown(call));
         }
 
         CniResult result = new()
@@ -49,69 +46,39 @@ public sealed class BridgePlugin : ICniPlugin
         };
         if (conf.IpamType.Length > 0)
         {
-            CniResult ipam;
-            try
+            CniResult ipam = Delegation.Add(conf.IpamType, call.StdinData, call);
+            undo.Push(() => Delegation.Del(conf.IpamType, call.StdinData, call));
+            result.Routes.AddRange(ipam.Routes);
+            result.Dns = ipam.Dns;
+            if (ipam.Ips.Count == 0)
             {
-                ipam = Delegation.Add(conf.IpamType, call.StdinData, call);
+                throw new CniException(CniErrorCode.Internal, $"IPAM plugin returned missing IP config (ipam type \"{conf.IpamType}\")");
             }
-            catch (Exception) when (conf.Raw.MacSpoofChk)
+            BridgeGateways plan = BridgeGateways.Compute(ipam.Ips, result.Routes, conf);
+            result.Ips.AddRange(plan.Ips);
+            result.Routes.AddRange(plan.DefaultRoutes);
+            ConfigurePod(call.Context, pod, podRtnl, call.IfName, cont.Index, result, conf.Raw.EnableDad);
+            if (conf.IsGateway)
             {
-                // the reference undoes its spoof-check when IPAM fails too
-                BridgeSpoofCheck.TryTeardown(call);
-                throw;
+                foreach (InterfaceAddress gw in plan.Gateways)
+                {
+                    EnsureAddress(host, br, gw, conf.Raw.ForceAddress);
+                }
+                if (plan.Gateways.Any(g => Cidrs.IsV4(g.Address)))
+                {
+                    EnsureSysctl("net/ipv4/ip_forward", "1");
+                }
+                if (plan.Gateways.Any(g => !Cidrs.IsV4(g.Address)))
+                {
+                    EnsureSysctl("net/ipv6/conf/all/forwarding", "1");
+                }
             }
-            bool success = false;
-            try
+            if (conf.Raw.IpMasq)
             {
-                result.Routes.AddRange(ipam.Routes);
-                result.Dns = ipam.Dns;
-                if (ipam.Ips.Count == 0)
-                {
-                    throw new CniException(CniErrorCode.Internal, $"IPAM plugin returned missing IP config (ipam type \"{conf.IpamType}\")");
-                }
-                List<InterfaceAddress> gateways = CalcGateways(ipam.Ips, result, conf);
-                ConfigurePod(pod, podRtnl, call.IfName, cont.Index, result, conf.Raw.EnableDad);
-                if (conf.IsGateway)
-                {
-                    foreach (InterfaceAddress gw in gateways)
-                    {
-                        EnsureAddress(host, br, gw, conf.Raw.ForceAddress);
-                    }
-                    if (gateways.Any(g => Cidrs.IsV4(g.Address)))
-                    {
-                        EnsureSysctl("net/ipv4/ip_forward", "1");
-                    }
-                    if (gateways.Any(g => !Cidrs.IsV4(g.Address)))
-                    {
-                        EnsureSysctl("net/ipv6/conf/all/forwarding", "1");
-                    }
-                }
-                if (conf.Raw.IpMasq)
-                {
-                    BridgeMasquerade.Setup([.. result.Ips.Select(i => new FwAddress(i.Address.Address, i.Address.PrefixLength))],
-                        call.Name, call.ContainerId, FirewallRunner());
-                }
-                success = true;
-            }
-            finally
-            {
-                if (!success)
-                {
-                    if (conf.Raw.MacSpoofChk)
-                    {
-                        BridgeSpoofCheck.TryTeardown(call);
-                    }
-                    try
-                    {
-                        Delegation.Del(conf.IpamType, call.StdinData, call);
-                    }
-                    catch (CniException)
-                    {
-                        // the original failure is the one to report
-                    }
-                }
+                BridgeMasquerade.Setup([.. result.Ips.Select(i => i.Address)], call.Name, call.ContainerId, call.Context.Firewall());
             }
         }
+        undo.Commit();
         // The bridge's MAC may change when the first port joins or its address is set: read it last.
         Link brNow = host.GetLink(br.Index);
         result.Interfaces[0] = result.Interfaces[0] with { Mac = Mac(brNow.Mac) };
@@ -133,7 +100,7 @@ public sealed class BridgePlugin : ICniPlugin
         {
             if (pod is not null)
             {
-                using RtnlConnection podRtnl = PodNetns.Rtnl(pod);
+                using RtnlConnection podRtnl = call.Context.Rtnl(pod);
                 if (podRtnl.TryGetLink(call.IfName) is { } link)
                 {
                     try
@@ -151,7 +118,7 @@ public sealed class BridgePlugin : ICniPlugin
         // namespace is already gone (the reference leaks it in that case).
         if (conf.IpamType.Length > 0 && conf.Raw.IpMasq)
         {
-            BridgeMasquerade.Teardown(call.Name, call.ContainerId, FirewallRunner());
+            BridgeMasquerade.Teardown(call.Name, call.ContainerId, call.Context.Firewall());
         }
         // Like the chain above, found by (container id, ifname): removed even when the netns is gone.
         if (conf.Raw.MacSpoofChk)
@@ -194,7 +161,7 @@ public sealed class BridgePlugin : ICniPlugin
             throw new CniException(CniErrorCode.Internal, $"prevResult has no interface \"{call.IfName}\" with a sandbox");
         }
         using NetNs pod = PodNetns.Open(call.Netns);
-        using RtnlConnection podRtnl = PodNetns.Rtnl(pod);
+        using RtnlConnection podRtnl = call.Context.Rtnl(pod);
         Link cont = podRtnl.TryGetLink(call.IfName)
             ?? throw new CniException(CniErrorCode.Internal, $"failed to find container interface \"{call.IfName}\" in {call.Netns}");
         string? wantMac = prev.Interfaces[contIdx].Mac;
@@ -297,54 +264,11 @@ public sealed class BridgePlugin : ICniPlugin
         return (host.GetLink(hostVeth.Index), cont);
     }
 
-    /// <summary>
-    /// The reference's calcGateways: every address goes to the container interface (index 2), a
-    /// missing gateway is the subnet's first address when the bridge is the gateway, and a default
-    /// route per family is appended to the result when isDefaultGateway asks for it.
-    /// </summary>
-    public static List<InterfaceAddress> CalcGateways(List<CniIpConfig> ips, CniResult result, BridgeConfig conf)
-    {
-        List<InterfaceAddress> gateways = [];
-        bool v4Default = false, v6Default = false;
-        foreach (CniIpConfig ip0 in ips)
-        {
-            CniIpConfig ip = ip0 with { Interface = 2 };
-            bool v4 = Cidrs.IsV4(ip.Address.Address);
-            if (ip.Gateway is null && conf.IsGateway)
-            {
-                ip = ip with { Gateway = Cidrs.Add(ip.Address.Network.BaseAddress, 1) };
-            }
-            if (conf.Raw.IsDefaultGateway && !(v4 ? v4Default : v6Default))
-            {
-                InterfaceAddress any = new(v4 ? IPAddress.Any : IPAddress.IPv6Any, 0);
-                bool found = result.Routes.Any(r => r.Gw is not null && r.Dst == any);
-                if (!found)
-                {
-                    result.Routes.Add(new CniRoute(any, ip.Gateway));
-                }
-                if (v4)
-                {
-                    v4Default = true;
-                }
-                else
-                {
-                    v6Default = true;
-                }
-            }
-            if (conf.IsGateway && ip.Gateway is not null)
-            {
-                gateways.Add(new InterfaceAddress(ip.Gateway, ip.Address.PrefixLength));
-            }
-            result.Ips.Add(ip);
-        }
-        return gateways;
-    }
-
     /// <summary>The reference's ConfigureIface (plus the DAD and arp_notify sysctls bridge sets first).</summary>
-    private static void ConfigurePod(NetNs pod, RtnlConnection podRtnl, string ifName, int index, CniResult result, bool enableDad)
+    private static void ConfigurePod(PluginContext context, NetNs pod, RtnlConnection podRtnl, string ifName, int index, CniResult result, bool enableDad)
     {
         bool anyV6 = result.Ips.Any(i => !Cidrs.IsV4(i.Address.Address));
-        PodNetns.Run(pod, () =>
+        context.Run(pod, () =>
         {
             // The reference sets DAD whatever the address families: a pod given IPv6 later (SLAAC,
             // another plugin) still starts without DAD unless enabledad asked for it.
@@ -481,6 +405,5 @@ public sealed class BridgePlugin : ICniPlugin
         return "veth" + Convert.ToHexStringLower(b);
     }
 
-    public static string? Mac(PhysicalAddress? mac) =>
-        mac is null ? null : string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+    public static string? Mac(PhysicalAddress? mac) => mac?.ToColonString();
 }

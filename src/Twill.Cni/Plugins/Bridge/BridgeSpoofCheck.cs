@@ -20,7 +20,7 @@ internal static class BridgeSpoofCheck
         }
         try
         {
-            MacSpoofCheck.Setup(hostInterface, containerMac, call.ContainerId, call.IfName, BridgePlugin.FirewallRunner());
+            MacSpoofCheck.Setup(hostInterface, containerMac, call.ContainerId, call.IfName, call.Context.Firewall());
         }
         catch (Exception e) when (e is FirewallException or ArgumentException)
         {
@@ -36,7 +36,7 @@ internal static class BridgeSpoofCheck
     {
         try
         {
-            MacSpoofCheck.Teardown(call.ContainerId, call.IfName, BridgePlugin.FirewallRunner());
+            MacSpoofCheck.Teardown(call.ContainerId, call.IfName, call.Context.Firewall());
         }
         catch (FirewallException e)
         {

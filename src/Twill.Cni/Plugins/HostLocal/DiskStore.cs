@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using Twill.Cni.Kernel;
+using Twill.Os;
 
 namespace Twill.Cni.Plugins.HostLocal;
 
@@ -17,14 +17,14 @@ public sealed class DiskStore : IDisposable
     private const string LastIpPrefix = "last_reserved_ip.";
     private const string LockName = "lock";
 
-    private readonly int _lockFd;
+    private readonly FileLock _lock;
 
     public string Directory { get; }
 
-    private DiskStore(string directory, int lockFd)
+    private DiskStore(string directory, FileLock held)
     {
         Directory = directory;
-        _lockFd = lockFd;
+        _lock = held;
     }
 
     /// <summary>Opens (creating) the network's directory and takes the lock; Dispose releases it.</summary>
@@ -34,29 +34,20 @@ public sealed class DiskStore : IDisposable
         System.IO.Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         string lockPath = Path.Combine(dir, LockName);
-        // 0750, the mode the reference creates its lock file with.
-        int fd = Native.open(lockPath, Native.O_RDONLY | Native.O_CREAT | Native.O_CLOEXEC, Convert.ToInt32("750", 8));
-        if (fd < 0)
+        FileLock held;
+        try
         {
-            throw new IOException($"open {lockPath}: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+            // 0750, the mode the reference creates its lock file with.
+            held = FileLock.Acquire(lockPath, Convert.ToInt32("750", 8), OpenFlags.ReadOnly);
         }
-        while (Native.flock(fd, Native.LOCK_EX) != 0)
+        catch (OsException e)
         {
-            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            if (errno != Native.EINTR)
-            {
-                Native.close(fd);
-                throw new IOException($"flock {lockPath}: errno {errno}");
-            }
+            throw new IOException($"{e.Operation} {lockPath}: errno {e.Errno}");
         }
-        return new DiskStore(dir, fd);
+        return new DiskStore(dir, held);
     }
 
-    public void Dispose()
-    {
-        Native.flock(_lockFd, Native.LOCK_UN);
-        Native.close(_lockFd);
-    }
+    public void Dispose() => _lock.Dispose();
 
     /// <summary>Claims <paramref name="ip"/> for the attachment; false when another holds it.</summary>
     public bool Reserve(string id, string ifName, IPAddress ip, int rangeSetIndex)

@@ -88,7 +88,7 @@ public sealed class FileLeaseStoreTests(ITestOutputHelper output) : IDisposable
 
         Assert.Equal(keys.Order(StringComparer.Ordinal), listing.Records.Select(r => r.Key));
         Assert.All(Directory.GetFiles(Path.Combine(_dir, "leases")), f => Assert.Equal(Path.Combine(_dir, "leases"), Path.GetDirectoryName(f)));
-        Assert.Equal("10.244.4.0-24&fd00:10:244:4::-64", FileLeaseStore.EscapeKey("10.244.4.0-24&fd00:10:244:4::-64"));
+        Assert.Equal("10.244.4.0-24&fd00:10:244:4::-64", FileLeaseKeys.Escape("10.244.4.0-24&fd00:10:244:4::-64"));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Twill.Firewall.Iptables;
 using Twill.Firewall.Portmap;
 using Twill.Testing;
 using Xunit.Abstractions;
+using Twill.Core;
 
 namespace Twill.Firewall.Tests;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Twill.Firewall.Iptables;
+using Twill.Core;
 
 namespace Twill.Firewall.Tests;
 
@@ -41,12 +42,14 @@ public class IptablesTextTests
         Assert.Equal(expected, IptablesText.JumpsTo(spec, target));
 
     [Fact]
-    public void InterfaceAddress_Parse_KeepsHostBitsAndRejectsGarbage()
+    public void InterfaceAddress_Parse_KeepsHostBitsAndRejectsGarbageAndBareAddresses()
     {
         InterfaceAddress a = InterfaceAddress.Parse("10.244.1.5/24");
         Assert.Equal(IPAddress.Parse("10.244.1.5"), a.Address);
         Assert.Equal(24, a.PrefixLength);
-        Assert.Equal(32, InterfaceAddress.Parse("10.244.1.5").PrefixLength);
+        // Core's one parsing rule: the prefix length is not optional.
+        Assert.Throws<FormatException>(() => InterfaceAddress.Parse("10.244.1.5"));
+        Assert.Equal(IPNetwork.Parse("10.244.1.0/24"), a.Network);
         Assert.Equal(IpFamily.V6, InterfaceAddress.Parse("fd00::1/64").Family);
         Assert.Throws<FormatException>(() => InterfaceAddress.Parse("10.244.1.5/33"));
         FormatException e = Assert.Throws<FormatException>(() => InterfaceAddress.Parse("pod/24"));

@@ -1,5 +1,6 @@
 using Twill.Firewall.Iptables;
 using Twill.Firewall.Portmap;
+using Twill.Core;
 
 namespace Twill.Firewall.Tests;
 

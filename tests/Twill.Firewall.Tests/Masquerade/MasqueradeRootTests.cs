@@ -3,6 +3,7 @@ using System.Text.Json;
 using Twill.Firewall.Iptables;
 using Twill.Firewall.Masquerade;
 using Twill.Testing;
+using Twill.Core;
 
 namespace Twill.Firewall.Tests;
 

@@ -3,6 +3,7 @@ using Twill.Firewall.Iptables;
 using Twill.Firewall.Masquerade;
 using Twill.Firewall.Nftables;
 using Twill.Firewall.Portmap;
+using Twill.Core;
 
 namespace Twill.Firewall.Tests;
 

@@ -40,16 +40,38 @@ public class BridgeConfigTests
     }
 
     [Fact]
-    public void CalcGateways_DefaultGateway_AppendsDefaultRouteAndPointsIpsAtContainer()
+    public void BridgeGateways_DefaultGateway_AddsDefaultRouteAndPointsIpsAtContainer()
     {
         BridgeConfig c = BridgeConfig.Load(Call("""{"name":"n","type":"bridge","isDefaultGateway":true}"""));
-        CniResult r = new() { Routes = [new CniRoute(InterfaceAddress.Parse("10.244.0.0/16"))] };
-        List<InterfaceAddress> gws = BridgePlugin.CalcGateways([new CniIpConfig(InterfaceAddress.Parse("10.244.3.7/24"))], r, c);
-        Assert.Equal("10.244.3.1/24", Assert.Single(gws).ToString());
-        Assert.Equal(2, r.Ips[0].Interface);
-        Assert.Equal(IPAddress.Parse("10.244.3.1"), r.Ips[0].Gateway);
-        Assert.Equal("0.0.0.0/0", r.Routes[1].Dst.ToString());
-        Assert.Equal(IPAddress.Parse("10.244.3.1"), r.Routes[1].Gw);
+        BridgeGateways g = BridgeGateways.Compute([new CniIpConfig(InterfaceAddress.Parse("10.244.3.7/24"))], [new CniRoute(InterfaceAddress.Parse("10.244.0.0/16"))], c);
+        Assert.Equal("10.244.3.1/24", Assert.Single(g.Gateways).ToString());
+        CniIpConfig ip = Assert.Single(g.Ips);
+        Assert.Equal(2, ip.Interface);
+        Assert.Equal(IPAddress.Parse("10.244.3.1"), ip.Gateway);
+        CniRoute route = Assert.Single(g.DefaultRoutes);
+        Assert.Equal("0.0.0.0/0", route.Dst.ToString());
+        Assert.Equal(IPAddress.Parse("10.244.3.1"), route.Gw);
+    }
+
+    [Fact]
+    public void BridgeGateways_IpamHasDefaultRouteWithGateway_NoneAdded()
+    {
+        BridgeConfig c = BridgeConfig.Load(Call("""{"name":"n","type":"bridge","isDefaultGateway":true}"""));
+        BridgeGateways g = BridgeGateways.Compute(
+            [new CniIpConfig(InterfaceAddress.Parse("10.244.3.7/24")), new CniIpConfig(InterfaceAddress.Parse("10.244.4.7/24"))],
+            [new CniRoute(InterfaceAddress.Parse("0.0.0.0/0"), IPAddress.Parse("10.244.3.254"))], c);
+        Assert.Empty(g.DefaultRoutes);
+        Assert.Equal(["10.244.3.1/24", "10.244.4.1/24"], g.Gateways.Select(a => a.ToString()));
+    }
+
+    [Fact]
+    public void BridgeGateways_NotGateway_KeepsIpamGatewaysAndTakesNoAddress()
+    {
+        BridgeConfig c = BridgeConfig.Load(Call("""{"name":"n","type":"bridge","isGateway":false}"""));
+        BridgeGateways g = BridgeGateways.Compute([new CniIpConfig(InterfaceAddress.Parse("fd00::7/64"))], [], c);
+        Assert.Null(Assert.Single(g.Ips).Gateway);
+        Assert.Empty(g.Gateways);
+        Assert.Empty(g.DefaultRoutes);
     }
 
     [Fact]

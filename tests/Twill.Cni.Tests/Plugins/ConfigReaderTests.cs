@@ -93,39 +93,3 @@ public class ConfigReaderTests
         Assert.Contains("Path: " + path, e.Message, StringComparison.Ordinal);
     }
 }
-
-/// <summary>The posix_spawn runner the plugins use for iptables-restore and friends.</summary>
-public class SpawnFirewallRunnerTests
-{
-    [Fact]
-    public void Run_ToolReadsStdinWritesBothStreamsAndFails_AllCaptured()
-    {
-        ToolOutput o = new SpawnFirewallRunner().Run("sh", ["-c", "cat; echo oops >&2; exit 3"], "*nat\nCOMMIT\n");
-        Assert.Equal(3, o.ExitCode);
-        Assert.Equal("*nat\nCOMMIT\n", o.Stdout);
-        Assert.Equal("oops\n", o.Stderr);
-    }
-
-    [Fact]
-    public void Run_NoStdin_ToolSeesEmptyInputAndCLocale()
-    {
-        ToolOutput o = new SpawnFirewallRunner().Run("sh", ["-c", "wc -c; echo \"$LC_ALL\""]);
-        Assert.Equal(0, o.ExitCode);
-        Assert.Equal("0\nC\n", o.Stdout);
-    }
-
-    [Fact]
-    public void Run_LargeOutput_NothingLost()
-    {
-        // More than a pipe holds: the child must never block on its output.
-        ToolOutput o = new SpawnFirewallRunner().Run("sh", ["-c", "head -c 300000 /dev/zero | tr '\\0' x"]);
-        Assert.Equal(300000, o.Stdout.Length);
-    }
-
-    [Fact]
-    public void Run_MissingTool_FirewallExceptionNamingIt()
-    {
-        FirewallException e = Assert.Throws<FirewallException>(() => new SpawnFirewallRunner().Run("no-such-tool-twill", []));
-        Assert.Contains("no-such-tool-twill", e.Message, StringComparison.Ordinal);
-    }
-}

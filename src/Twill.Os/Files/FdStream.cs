@@ -1,17 +1,16 @@
-using System.Runtime.InteropServices;
+using Twill.Os.Interop;
 
-namespace Twill.Cni.Kernel;
+namespace Twill.Os;
 
 /// <summary>
 /// A standard stream (fd 0, 1 or 2) read and written with read(2)/write(2), unbuffered and at
 /// whatever position the descriptor has. System.Console would do the same, after a terminal
 /// set-up that starts a signal-handling thread and a pipe; a FileStream would track its own
 /// offset in a regular file, so stdout and stderr redirected to one file would overwrite each other.
+/// The descriptor is not closed on Dispose.
 /// </summary>
-internal sealed unsafe partial class FdStream(int fd, bool write) : Stream
+public sealed unsafe class FdStream(int fd, bool write) : Stream
 {
-    private const int Eintr = 4;
-
     public override bool CanRead => !write;
 
     public override bool CanSeek => false;
@@ -34,15 +33,15 @@ internal sealed unsafe partial class FdStream(int fd, bool write) : Stream
         {
             while (true)
             {
-                nint n = ReadFd(fd, p, buffer.Length);
+                nint n = Libc.Read(fd, p, buffer.Length);
                 if (n >= 0)
                 {
                     return (int)n;
                 }
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno != Eintr)
+                int errno = Libc.LastErrno;
+                if (errno != Libc.EINTR)
                 {
-                    throw new IOException($"read from fd {fd} failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+                    throw new IOException($"read from fd {fd} failed: {new OsException(errno, "read").Reason}");
                 }
             }
         }
@@ -54,21 +53,7 @@ internal sealed unsafe partial class FdStream(int fd, bool write) : Stream
     {
         fixed (byte* p = buffer)
         {
-            int done = 0;
-            while (done < buffer.Length)
-            {
-                nint n = WriteFd(fd, p + done, buffer.Length - done);
-                if (n >= 0)
-                {
-                    done += (int)n;
-                    continue;
-                }
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno != Eintr)
-                {
-                    throw new IOException($"write to fd {fd} failed: {Marshal.GetPInvokeErrorMessage(errno)}");
-                }
-            }
+            WriteAll(fd, p, buffer.Length);
         }
     }
 
@@ -80,9 +65,22 @@ internal sealed unsafe partial class FdStream(int fd, bool write) : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static partial nint ReadFd(int fd, byte* buf, nint count);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static partial nint WriteFd(int fd, byte* buf, nint count);
+    internal static void WriteAll(int fd, byte* p, int length)
+    {
+        int done = 0;
+        while (done < length)
+        {
+            nint n = Libc.Write(fd, p + done, length - done);
+            if (n >= 0)
+            {
+                done += (int)n;
+                continue;
+            }
+            int errno = Libc.LastErrno;
+            if (errno != Libc.EINTR)
+            {
+                throw new IOException($"write to fd {fd} failed: {new OsException(errno, "write").Reason}");
+            }
+        }
+    }
 }

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Twill.Backends.Tests;
+namespace Twill.Core.Tests;
 
 public class SubnetOverlapIndexTests
 {
@@ -47,6 +47,28 @@ public class SubnetOverlapIndexTests
         Assert.Null(index.FindOverlap(IPNetwork.Parse("fd00:10:244:2::/64")));
         Assert.Equal("fd00:10:244:1::/64", index.FindOverlap(IPNetwork.Parse("::/0")));
         Assert.Equal("10.244.1.0/24", index.FindOverlap(IPNetwork.Parse("0.0.0.0/0")));
+    }
+
+    [Fact]
+    public void FindOverlap_Except_PassesOverThatValueOnly()
+    {
+        SubnetOverlapIndex<string> index = With("10.244.1.0/24", "10.244.0.0/20");
+
+        Assert.Equal("10.244.0.0/20", index.FindOverlap(IPNetwork.Parse("10.244.1.0/24"), except: "10.244.1.0/24"));
+        Assert.Null(index.FindOverlap(IPNetwork.Parse("10.244.8.0/24"), except: "10.244.0.0/20"));
+    }
+
+    [Fact]
+    public void Remove_OnlyByTheHolder_AndClearForgetsAll()
+    {
+        SubnetOverlapIndex<string> index = With("10.244.1.0/24", "10.244.2.0/24");
+
+        index.Remove(IPNetwork.Parse("10.244.1.0/24"), "someone else");
+        Assert.Equal("10.244.1.0/24", index.FindOverlap(IPNetwork.Parse("10.244.1.0/24")));
+        index.Remove(IPNetwork.Parse("10.244.1.0/24"), "10.244.1.0/24");
+        Assert.Null(index.FindOverlap(IPNetwork.Parse("10.244.1.0/24")));
+        index.Clear();
+        Assert.Null(index.FindOverlap(IPNetwork.Parse("0.0.0.0/0")));
     }
 
     [Fact]
