@@ -66,7 +66,7 @@ public sealed class KubeStoreStandInTests : IDisposable
         {
             Assert.Equal(expected.Value.GetString(), annotations.GetProperty(expected.Name).GetString());
         }
-        Assert.Equal("12:c6:65:89:b4:e3", VxlanLeaseData.FormatMac(state.VtepMac!));
+        Assert.Equal("12:c6:65:89:b4:e3", state.VtepMac!.ToColonString());
     }
 
     [Fact]
