@@ -1,13 +1,11 @@
 using System.Net;
-using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using Twill.Cni.Kernel;
 using Twill.Cni.Protocol;
 using Twill.Core;
-using Twill.Firewall.Masquerade;
 using Twill.Netlink;
 
 namespace Twill.Cni.Plugins.Bridge;
+
 /// <summary>
 /// The node side of a bridge ADD: the bridge itself, the veth pair joined to it, and the gateway
 /// address on the bridge. Each step is idempotent so a repeated or parallel ADD converges.
