@@ -76,8 +76,16 @@ public sealed class DurabilityTests
             await api.OkAsync(HttpMethod.Delete, "/api/v1/nodes/added");
         }
 
+        // A client's watch is open when SIGTERM comes: the stand-in ends it and exits cleanly, promptly.
+        using ApiClient watcher = new(server.CreateHttpClient());
+        WatchStream open = await watcher.WatchAsync("resourceVersion=" + before);
+        System.Diagnostics.Stopwatch clock = System.Diagnostics.Stopwatch.StartNew();
         server.Stop();
         Assert.Equal(0, server.ExitCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"SIGTERM took {clock.Elapsed}");
+        await open.ReadToEndAsync(TimeSpan.FromSeconds(10));
+        Assert.True(open.Ended);
+        await open.DisposeAsync();
         // While the stand-in is down, a write straight into etcd (as another API server replica would make).
         server.Etcd.Etcdctl("put", "/registry/minions/offline", """{"kind":"Node","apiVersion":"v1","metadata":{"name":"offline","uid":"00000000-0000-0000-0000-000000000001","creationTimestamp":"2026-01-01T00:00:00Z"}}""");
         server.Restart();
@@ -95,5 +103,16 @@ public sealed class DurabilityTests
             seen.Add($"{Events.Type(e)} {Events.Name(e)}");
         }
         Assert.Equal(["MODIFIED keep", "ADDED added", "DELETED added", "ADDED offline"], seen);
+    }
+
+    [Fact]
+    public async Task EtcdOverTlsWithClientCertificates_Works()
+    {
+        using EtcdServer etcd = EtcdServer.Start(tls: true);
+        using KubeApiServer server = KubeApiServer.Start(etcd);
+        using ApiClient api = new(server.CreateHttpClient());
+        JsonObject created = await api.CreateNodeAsync("tls");
+        Assert.Contains("/registry/minions/tls", etcd.Etcdctl("get", "/registry/minions/", "--prefix", "--keys-only"), StringComparison.Ordinal);
+        Assert.Equal(ApiClient.Rv(created), ApiClient.Rv((await api.GetAsync("/api/v1/nodes/tls")).Body));
     }
 }

@@ -299,6 +299,23 @@ public sealed class NodeApiTests(ServerFixture fixture) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task Watch_OfOneNamedNode_OnlyItsEvents()
+    {
+        using ApiClient api = Client();
+        string name = Unique("named");
+        string other = Unique("other");
+        JsonObject created = await api.CreateNodeAsync(name);
+        await api.CreateNodeAsync(other);
+        using HttpRequestMessage request = new(HttpMethod.Get, $"/api/v1/nodes/{name}?watch=true&resourceVersion={ApiClient.Rv(created)}");
+        HttpResponseMessage response = await api.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await using WatchStream watch = new(request, response);
+        await api.PatchAsync("/api/v1/nodes/" + other, """{"metadata":{"labels":{"x":"1"}}}""");
+        await api.PatchAsync("/api/v1/nodes/" + name, """{"metadata":{"labels":{"x":"1"}}}""");
+        JsonObject e = await watch.NextChangeAsync();
+        Assert.Equal(("MODIFIED", name), (Events.Type(e), Events.Name(e)));
+    }
+
+    [Fact]
     public async Task Watch_WithoutResourceVersion_StartsWithTheCurrentStateAsAdded()
     {
         using ApiClient api = Client();

@@ -192,12 +192,18 @@ internal sealed class ApiHandler
                     throw ApiError.MethodNotAllowed();
             }
         }
-        if (legacyWatch)
-        {
-            throw ApiError.NotFoundPath();
-        }
         string name = seg[1];
         bool status = seg.Length == 3;
+        if (legacyWatch || (method == "GET" && !status && Bool(q, "watch")))
+        {
+            // A watch of one object: kube-apiserver turns the name into a metadata.name field selector.
+            if (status || method != "GET")
+            {
+                throw ApiError.NotFoundPath();
+            }
+            await WatchAsync(ctx, store, ns, ct, name).ConfigureAwait(false);
+            return;
+        }
         switch (method)
         {
             case "GET":
@@ -303,7 +309,7 @@ internal sealed class ApiHandler
 
     private static string IncludeObject(HttpContext ctx) => ctx.Request.Query["includeObject"].FirstOrDefault() ?? "Metadata";
 
-    private static ListOptions ListOptionsOf(HttpContext ctx, ResourceKind kind)
+    private static ListOptions ListOptionsOf(HttpContext ctx, ResourceKind kind, string? name = null)
     {
         IQueryCollection q = ctx.Request.Query;
         long limit = 0;
@@ -313,7 +319,7 @@ internal sealed class ApiHandler
         }
         return new ListOptions(
             LabelSelector.Parse(q["labelSelector"].FirstOrDefault()),
-            FieldSelector.Parse(q["fieldSelector"].FirstOrDefault(), kind),
+            FieldSelector.Parse(name is null ? q["fieldSelector"].FirstOrDefault() : string.Join(',', new[] { q["fieldSelector"].FirstOrDefault(), "metadata.name=" + name }.Where(f => !string.IsNullOrEmpty(f))), kind),
             limit,
             q["continue"].FirstOrDefault(),
             q["resourceVersion"].FirstOrDefault(),
@@ -337,11 +343,11 @@ internal sealed class ApiHandler
     }
 
     /// <summary>A watch: a chunked stream of newline-delimited {"type","object"} events, each flushed as it happens.</summary>
-    private async Task WatchAsync(HttpContext ctx, RegistryStore store, string ns, CancellationToken ct)
+    private async Task WatchAsync(HttpContext ctx, RegistryStore store, string ns, CancellationToken ct, string? name = null)
     {
         IQueryCollection q = ctx.Request.Query;
         Negotiated n = Negotiated.FromAccept(ctx.Request.Headers.Accept);
-        ListOptions selection = ListOptionsOf(ctx, store.Kind);
+        ListOptions selection = ListOptionsOf(ctx, store.Kind, name);
         TimeSpan timeout;
         if (q["timeoutSeconds"].FirstOrDefault() is { Length: > 0 } t)
         {
