@@ -357,6 +357,22 @@ public sealed class NodeApiTests(ServerFixture fixture) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task Watch_SendInitialEvents_AddedThenABookmarkMarkingTheirEnd()
+    {
+        using ApiClient api = Client();
+        string group = Guid.NewGuid().ToString("N")[..6];
+        await api.CreateNodeAsync($"streamed-{group}", $$"""{"group":"{{group}}"}""");
+        await using WatchStream watch = await api.WatchAsync($"labelSelector=group%3D{group}&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true");
+        Assert.Equal("ADDED", Events.Type(await watch.NextAsync()));
+        JsonObject end = await watch.NextAsync();
+        Assert.Equal("BOOKMARK", Events.Type(end));
+        Assert.Equal("true", Events.Object(end)["metadata"]!["annotations"]!["k8s.io/initial-events-end"]!.GetValue<string>());
+
+        (HttpStatusCode code, _) = await api.GetAsync("/api/v1/nodes?watch=1&sendInitialEvents=true");
+        Assert.Equal((HttpStatusCode)422, code);
+    }
+
+    [Fact]
     public async Task Watch_TimeoutSeconds_EndsTheStream()
     {
         using ApiClient api = Client();

@@ -360,6 +360,10 @@ internal sealed class ApiHandler
             timeout = _options.MinRequestTimeout * (1 + Random.Shared.NextDouble());
         }
         bool sendInitial = Bool(q, "sendInitialEvents");
+        if (sendInitial && (selection.ResourceVersionMatch != "NotOlderThan" || !Bool(q, "allowWatchBookmarks")))
+        {
+            throw ApiError.Invalid("ListOptions", "", [FieldError.Forbidden("sendInitialEvents", "sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan and allowWatchBookmarks is true")]);
+        }
         WatchOptions options = new(selection, selection.ResourceVersion, Bool(q, "allowWatchBookmarks"), _options.WatchBookmarkInterval, sendInitial);
         RegistryStore.ParseResourceVersion(options.ResourceVersion);
 

@@ -31,7 +31,8 @@ internal sealed partial class RegistryStore
             JsonObject list;
             try
             {
-                list = await ListAsync(ns, options.Selection with { Limit = 0, Continue = null, ResourceVersion = after == 0 ? null : options.ResourceVersion, ResourceVersionMatch = after == 0 ? null : "Exact" }, cancellationToken).ConfigureAwait(false);
+                // The current state: sendInitialEvents goes with resourceVersionMatch=NotOlderThan, which the latest satisfies.
+                list = await ListAsync(ns, options.Selection with { Limit = 0, Continue = null, ResourceVersion = null, ResourceVersionMatch = null }, cancellationToken).ConfigureAwait(false);
             }
             catch (ApiError e) when (e.Code == 410)
             {
