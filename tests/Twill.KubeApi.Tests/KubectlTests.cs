@@ -168,4 +168,23 @@ public sealed class KubectlTests(ServerFixture fixture) : IClassFixture<ServerFi
             watch.WaitForExit(5000);
         }
     }
+
+    [Fact]
+    public async Task ApplyManifest_DryRunThenForReal_ThenUnchanged_ThenDelete()
+    {
+        // A DaemonSet manifest's kinds (Namespace, ServiceAccount, RBAC, ConfigMap, DaemonSet) across /api and /apis groups.
+        string manifest = Path.Combine(AppContext.BaseDirectory, "manifest.yml");
+        string dry = Kubectl("apply", "--dry-run=client", "-f", manifest);
+        Assert.Contains("daemonset.apps/kube-flannel-ds created (dry run)", dry, StringComparison.Ordinal);
+        string applied = Kubectl("apply", "-f", manifest);
+        Assert.Contains("clusterrolebinding.rbac.authorization.k8s.io/flannel created", applied, StringComparison.Ordinal);
+        Assert.Contains("daemonset.apps/kube-flannel-ds created", applied, StringComparison.Ordinal);
+        Assert.Equal(6, Kubectl("apply", "-f", manifest).Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.EndsWith(" unchanged", StringComparison.Ordinal)));
+        Assert.Contains("/registry/daemonsets/kube-flannel/kube-flannel-ds", Server.Etcd.Etcdctl("get", "/registry/", "--prefix", "--keys-only"), StringComparison.Ordinal);
+        using ApiClient api = new(Server.CreateHttpClient());
+        JsonObject role = (await api.GetAsync("/apis/rbac.authorization.k8s.io/v1/clusterroles/flannel")).Body;
+        Assert.Equal("rbac.authorization.k8s.io/v1", role["apiVersion"]!.GetValue<string>());
+        Assert.Equal("nodes", role["rules"]![0]!["resources"]![0]!.GetValue<string>());
+        Assert.Contains("configmap \"kube-flannel-cfg\" deleted", Kubectl("delete", "-f", manifest), StringComparison.Ordinal);
+    }
 }

@@ -412,7 +412,13 @@ public sealed class NodeApiTests(ServerFixture fixture) : IClassFixture<ServerFi
         Assert.Contains("nodes", names);
         Assert.Contains("nodes/status", names);
         Assert.Contains("pods", names);
-        Assert.Equal("APIGroupList", (await api.GetAsync("/apis")).Body["kind"]!.GetValue<string>());
+        JsonObject groups = (await api.GetAsync("/apis")).Body;
+        Assert.Equal("APIGroupList", groups["kind"]!.GetValue<string>());
+        Assert.Equal(["apps", "rbac.authorization.k8s.io"], groups["groups"]!.AsArray().Select(g => g!["name"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        JsonObject apps = (await api.GetAsync("/apis/apps/v1")).Body;
+        Assert.Equal("apps/v1", apps["groupVersion"]!.GetValue<string>());
+        Assert.Contains("daemonsets", apps["resources"]!.AsArray().Select(r => r!["name"]!.GetValue<string>()));
+        Assert.DoesNotContain("configmaps/status", names);
         Assert.Equal("1", (await api.GetAsync("/version")).Body["major"]!.GetValue<string>());
     }
 

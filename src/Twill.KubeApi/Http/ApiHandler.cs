@@ -21,7 +21,8 @@ internal sealed class ApiHandler
 
     private readonly ServerOptions _options;
     private readonly TokenAuthenticator? _auth;
-    private readonly Dictionary<string, RegistryStore> _stores;
+    /// <summary>Stores by group-version ("v1", "apps/v1", ...) then resource.</summary>
+    private readonly Dictionary<string, Dictionary<string, RegistryStore>> _stores = new(StringComparer.Ordinal);
     private readonly CancellationToken _stopping;
 
     public ApiHandler(ServerOptions options, EtcdStorage etcd, TokenAuthenticator? auth, CancellationToken stopping)
@@ -29,11 +30,15 @@ internal sealed class ApiHandler
         _options = options;
         _auth = auth;
         _stopping = stopping;
-        _stores = new Dictionary<string, RegistryStore>(StringComparer.Ordinal)
+        foreach (ResourceKind kind in new ResourceKind[] { Nodes.Instance, Pods.Instance }.Concat(GenericKind.ManifestKinds))
         {
-            [Nodes.Instance.Resource] = new RegistryStore(etcd, options.EtcdPrefix, Nodes.Instance),
-            [Pods.Instance.Resource] = new RegistryStore(etcd, options.EtcdPrefix, Pods.Instance),
-        };
+            if (!_stores.TryGetValue(kind.ApiVersion, out Dictionary<string, RegistryStore>? group))
+            {
+                group = new Dictionary<string, RegistryStore>(StringComparer.Ordinal);
+                _stores[kind.ApiVersion] = group;
+            }
+            group[kind.Resource] = new RegistryStore(etcd, options.EtcdPrefix, kind);
+        }
     }
 
     public async Task HandleAsync(HttpContext ctx)
@@ -100,22 +105,34 @@ internal sealed class ApiHandler
                 await WriteJsonAsync(ctx, 200, Discovery.Version(), "application/json").ConfigureAwait(false);
                 return;
             case "apis" when seg.Length == 1:
-                await WriteJsonAsync(ctx, 200, Discovery.ApiGroupList(), "application/json").ConfigureAwait(false);
+                await WriteJsonAsync(ctx, 200, Discovery.ApiGroupList(_stores.Keys.Where(gv => gv != "v1").Select(gv => gv.Split('/')[0])), "application/json").ConfigureAwait(false);
+                return;
+            case "apis" when seg.Length == 2 && _stores.ContainsKey(seg[1] + "/v1"):
+                await WriteJsonAsync(ctx, 200, Discovery.ApiGroup(seg[1]), "application/json").ConfigureAwait(false);
+                return;
+            case "apis" when seg.Length == 3 && _stores.TryGetValue(seg[1] + "/" + seg[2], out Dictionary<string, RegistryStore>? groupStores):
+                await WriteJsonAsync(ctx, 200, Discovery.ResourceList(seg[1] + "/" + seg[2], groupStores.Values.Select(s => s.Kind)), "application/json").ConfigureAwait(false);
+                return;
+            case "apis" when seg.Length >= 4 && _stores.TryGetValue(seg[1] + "/" + seg[2], out Dictionary<string, RegistryStore>? groupStores):
+                await ResourceAsync(ctx, groupStores, seg[3..]).ConfigureAwait(false);
                 return;
             case "api" when seg.Length == 1:
                 await WriteJsonAsync(ctx, 200, Discovery.ApiVersions(ctx.Request.Host.Value ?? ""), "application/json").ConfigureAwait(false);
                 return;
             case "api" when seg.Length == 2 && seg[1] == "v1":
-                await WriteJsonAsync(ctx, 200, Discovery.ResourceList(_stores.Values.Select(s => s.Kind)), "application/json").ConfigureAwait(false);
+                await WriteJsonAsync(ctx, 200, Discovery.ResourceList("v1", _stores["v1"].Values.Select(s => s.Kind)), "application/json").ConfigureAwait(false);
                 return;
             case "openapi" when seg.Length == 2 && seg[1] == "v3":
-                await WriteJsonAsync(ctx, 200, OpenApi.Root(), "application/json").ConfigureAwait(false);
+                await WriteJsonAsync(ctx, 200, OpenApi.Root(_stores.Keys), "application/json").ConfigureAwait(false);
                 return;
             case "openapi" when seg.Length == 4 && seg[1] == "v3" && seg[2] == "api" && seg[3] == "v1":
-                await WriteJsonAsync(ctx, 200, OpenApi.CoreV1(_stores.Values.Select(s => s.Kind)), "application/json").ConfigureAwait(false);
+                await WriteJsonAsync(ctx, 200, OpenApi.GroupVersion("v1", _stores["v1"].Values.Select(s => s.Kind)), "application/json").ConfigureAwait(false);
+                return;
+            case "openapi" when seg.Length == 5 && seg[1] == "v3" && seg[2] == "apis" && _stores.TryGetValue(seg[3] + "/" + seg[4], out Dictionary<string, RegistryStore>? groupStores):
+                await WriteJsonAsync(ctx, 200, OpenApi.GroupVersion(seg[3] + "/" + seg[4], groupStores.Values.Select(s => s.Kind)), "application/json").ConfigureAwait(false);
                 return;
             case "api" when seg.Length >= 3 && seg[1] == "v1":
-                await ResourceAsync(ctx, seg[2..]).ConfigureAwait(false);
+                await ResourceAsync(ctx, _stores["v1"], seg[2..]).ConfigureAwait(false);
                 return;
             default:
                 throw ApiError.NotFoundPath();
@@ -141,7 +158,7 @@ internal sealed class ApiHandler
     }
 
     /// <summary>Routes what follows /api/v1: [watch/] [namespaces/NS/] RESOURCE [/NAME [/status]].</summary>
-    private async Task ResourceAsync(HttpContext ctx, string[] seg)
+    private async Task ResourceAsync(HttpContext ctx, Dictionary<string, RegistryStore> stores, string[] seg)
     {
         bool legacyWatch = false;
         if (seg[0] == "watch")
@@ -155,7 +172,7 @@ internal sealed class ApiHandler
             ns = seg[1];
             seg = seg[2..];
         }
-        if (seg.Length == 0 || !_stores.TryGetValue(seg[0], out RegistryStore? store) || seg.Length > 3 || (seg.Length == 3 && seg[2] != "status"))
+        if (seg.Length == 0 || !stores.TryGetValue(seg[0], out RegistryStore? store) || seg.Length > 3 || (seg.Length == 3 && (seg[2] != "status" || !store.Kind.HasStatus)))
         {
             throw ApiError.NotFoundPath();
         }

@@ -42,7 +42,7 @@ internal sealed partial class RegistryStore
             after = ParseResourceVersion(Meta.Str((JsonObject)list["metadata"]!, "resourceVersion"));
             foreach (JsonObject item in ((JsonArray)list["items"]!).OfType<JsonObject>())
             {
-                item["apiVersion"] = "v1";
+                item["apiVersion"] = Kind.ApiVersion;
                 item["kind"] = Kind.Kind;
                 await emit(new WatchEvent("ADDED", (JsonObject)item.DeepClone()), cancellationToken).ConfigureAwait(false);
             }
@@ -196,7 +196,7 @@ internal sealed partial class RegistryStore
         JsonObject obj = new()
         {
             ["kind"] = Kind.Kind,
-            ["apiVersion"] = "v1",
+            ["apiVersion"] = Kind.ApiVersion,
             ["metadata"] = new JsonObject { ["creationTimestamp"] = null },
         };
         Meta.SetResourceVersion(obj, revision);
