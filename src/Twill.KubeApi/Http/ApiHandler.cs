@@ -77,10 +77,55 @@ internal sealed class ApiHandler
     {
         ctx.Response.StatusCode = code;
         ctx.Response.ContentType = contentType;
-        byte[] bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
-        ctx.Response.ContentLength = bytes.Length + 1;
-        await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted).ConfigureAwait(false);
+        // Written straight to the response (chunked): a list of thousands of nodes is never one string.
+        await using (Utf8JsonWriter writer = new(ctx.Response.Body, Json.WriterOptions))
+        {
+            if (body is JsonObject obj)
+            {
+                // Top-level arrays (a list's items, a table's rows) element by element, flushed as they go.
+                writer.WriteStartObject();
+                foreach ((string name, JsonNode? value) in obj)
+                {
+                    writer.WritePropertyName(name);
+                    if (value is JsonArray array)
+                    {
+                        writer.WriteStartArray();
+                        foreach (JsonNode? element in array)
+                        {
+                            WriteNode(writer, element);
+                            if (writer.BytesPending > 64 * 1024)
+                            {
+                                await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+                            }
+                        }
+                        writer.WriteEndArray();
+                    }
+                    else
+                    {
+                        WriteNode(writer, value);
+                    }
+                }
+                writer.WriteEndObject();
+            }
+            else
+            {
+                body.WriteTo(writer);
+            }
+            await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+        }
         await ctx.Response.Body.WriteAsync(s_newline, ctx.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static void WriteNode(Utf8JsonWriter writer, JsonNode? node)
+    {
+        if (node is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            node.WriteTo(writer);
+        }
     }
 
     private async Task RouteAsync(HttpContext ctx)
@@ -409,7 +454,7 @@ internal sealed class ApiHandler
                     obj = Tables.PartialObjectMetadata(obj, n.MetaVersion);
                 }
                 JsonObject ev = new() { ["type"] = e.Type, ["object"] = obj };
-                byte[] bytes = Encoding.UTF8.GetBytes(ev.ToJsonString());
+                byte[] bytes = Encoding.UTF8.GetBytes(ev.ToJsonString(Json.Options));
                 await ctx.Response.Body.WriteAsync(bytes, token).ConfigureAwait(false);
                 await ctx.Response.Body.WriteAsync(s_newline, token).ConfigureAwait(false);
                 await ctx.Response.Body.FlushAsync(token).ConfigureAwait(false);

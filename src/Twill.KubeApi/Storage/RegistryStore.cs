@@ -397,7 +397,7 @@ internal sealed partial class RegistryStore(EtcdStorage etcd, string prefix, Res
             }
             stored[k] = v?.DeepClone();
         }
-        return ByteString.CopyFromUtf8(stored.ToJsonString());
+        return ByteString.CopyFromUtf8(stored.ToJsonString(Json.Options));
     }
 
     private void CheckTypeMeta(JsonObject obj)
