@@ -180,6 +180,7 @@ public sealed class KubeApiServer : IDisposable
     public IReadOnlyList<string> Arguments =>
     [
         "--etcd-servers=" + string.Join(',', Etcd.ClientUrls),
+        .. Etcd.Tls is null ? Array.Empty<string>() : ["--etcd-cafile=" + Etcd.Tls.CaFile, "--etcd-certfile=" + Etcd.Tls.ClientCertFile, "--etcd-keyfile=" + Etcd.Tls.ClientKeyFile],
         "--bind-address=127.0.0.1",
         "--secure-port=" + SecurePort.ToString(CultureInfo.InvariantCulture),
         "--tls-cert-file=" + CertFile,
