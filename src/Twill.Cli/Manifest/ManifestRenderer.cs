@@ -32,6 +32,9 @@ internal static class ManifestRenderer
     public const int WindowsVni = 4096;
     public const int WindowsPort = 4789;
 
+    /// <summary>The longest network prefix with room for two /24 node subnets.</summary>
+    public const int MaxNetworkPrefix = 23;
+
     /// <summary>The rendered YAML, or the reasons it cannot be rendered (each names the flag).</summary>
     public static (string? Yaml, IReadOnlyList<string> Refusals) Render(ManifestOptions o)
     {
@@ -70,6 +73,13 @@ internal static class ManifestRenderer
         if (!IPNetwork.TryParse(o.Network, out IPNetwork network) || network.BaseAddress.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
         {
             refusals.Add($"--network {o.Network}: not an IPv4 CIDR such as 10.244.0.0/16");
+            return (null, refusals);
+        }
+        if (network.PrefixLength > MaxNetworkPrefix)
+        {
+            // Each node leases a /24 (Flannel's SubnetLen, and kube-controller-manager's default
+            // --node-cidr-mask-size): a smaller network leaves room for one node or none.
+            refusals.Add($"--network {o.Network}: too small: each node takes a /24, so the cluster network must be a /{MaxNetworkPrefix} or larger (e.g. 10.244.0.0/16)");
             return (null, refusals);
         }
         string netConf = NetConf(o, network, vni, port, vxlan);
