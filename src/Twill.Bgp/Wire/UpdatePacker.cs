@@ -14,13 +14,14 @@ public static class UpdatePacker
 
     /// <summary>
     /// UPDATEs announcing <paramref name="prefixes"/> (all of <paramref name="family"/>) with ORIGIN IGP,
-    /// AS_PATH <paramref name="asPath"/>, next hop <paramref name="nextHop"/> (and
+    /// AS_PATH <paramref name="asPath"/>, any <paramref name="extra"/> attributes (LOCAL_PREF to iBGP peers), next hop <paramref name="nextHop"/> (and
     /// <paramref name="linkLocalNextHop"/> for IPv6), and <paramref name="communities"/> when any.
     /// </summary>
     public static IReadOnlyList<UpdateMessage> Announce(BgpFamily family, IReadOnlyList<IPNetwork> prefixes, AsPathAttribute asPath,
-        IPAddress nextHop, IPAddress? linkLocalNextHop, IReadOnlyList<uint> communities, BgpCodecOptions options)
+        IPAddress nextHop, IPAddress? linkLocalNextHop, IReadOnlyList<uint> communities, BgpCodecOptions options,
+        IReadOnlyList<PathAttribute>? extra = null)
     {
-        List<PathAttribute> common = [OriginAttribute.Igp, asPath];
+        List<PathAttribute> common = [OriginAttribute.Igp, asPath, .. extra ?? []];
         if (communities.Count > 0)
         {
             common.Add(new CommunitiesAttribute(communities));
