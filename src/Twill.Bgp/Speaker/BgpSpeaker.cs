@@ -105,6 +105,8 @@ public sealed class BgpSpeaker : IBgpSessionHandler, IAsyncDisposable
         }
     }
 
+    internal IReadOnlyList<BgpSession> Sessions => _sessions;
+
     /// <summary>Starts every session (each connects and keeps reconnecting with back-off).</summary>
     public void Start()
     {

@@ -10,5 +10,11 @@ public sealed record ImportedRoute(IPNetwork Prefix, IReadOnlyList<IPAddress> Ne
 {
     public bool IsMultipath => NextHops.Count > 1;
 
+    /// <summary>Equal when the prefix and the next hops (in order) are: a route set compares by value.</summary>
+    public bool Equals(ImportedRoute? other) =>
+        other is not null && Prefix.Equals(other.Prefix) && NextHops.SequenceEqual(other.NextHops);
+
+    public override int GetHashCode() => HashCode.Combine(Prefix, NextHops.Count > 0 ? NextHops[0] : null, NextHops.Count);
+
     public override string ToString() => $"{Prefix} via {string.Join(", ", NextHops)}";
 }
