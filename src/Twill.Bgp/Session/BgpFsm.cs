@@ -218,7 +218,7 @@ public sealed class BgpFsm
                 _failures = 0;
                 _retryAt = null;
                 Log(LogLevel.Information, $"BGP peer {_settings}: Established (hold time {c.Negotiated.HoldTime} s, families {string.Join(", ", c.Negotiated.Families)}, " +
-                    $"graceful restart {(c.Negotiated.PeerGracefulRestart is null ? "not offered by the peer" : "negotiated")})");
+                    $"graceful restart {(!_settings.GracefulRestart ? "off" : c.Negotiated.PeerGracefulRestart is null ? "not offered by the peer" : "negotiated")})");
                 _actions.Add(new EstablishedAction(c.Id, c.Negotiated));
                 break;
             case (BgpState.Established, KeepaliveMessage):
