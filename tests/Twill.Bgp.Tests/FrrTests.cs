@@ -201,6 +201,49 @@ public class FrrTests(ITestOutputHelper output)
         output.WriteLine($"IPv6 next hop from FRR: {string.Join(", ", six.NextHops)}");
     }
 
+    [FrrFact]
+    public async Task BothSidesConnect_CollisionDetectionKeepsOneSession()
+    {
+        using TorLab lab = new();
+        lab.StartFrr(passive: false);
+        ListLogger log = new(output);
+        // Our connect is held back 3 s so the ToR's own connect (retry 1 s) arrives first: the FSM must
+        // take the incoming one, and then settle the collision when ours completes.
+        await using BgpSpeaker speaker = new(new BgpSpeakerOptions { Peers = [Peer()], NextHopIPv4 = TorLab.NodeAddress },
+            new SlowConnector(new TcpBgpConnector(lab.NodeSocket), TimeSpan.FromSeconds(3)), log);
+        Socket listener = lab.NodeSocket(AddressFamily.InterNetwork);
+        listener.Bind(new IPEndPoint(TorLab.NodeAddress, 179));
+        listener.Listen();
+        speaker.Listen(listener);
+        speaker.Announce(IPNetwork.Parse(Pod4));
+        speaker.Start();
+        WaitEstablished(speaker);
+        TorLab.Eventually(() => lab.TorHasBgpRoute(Pod4, TorLab.NodeAddress), Patience, "route in the ToR");
+        // Stable: a few hold times later still one Established session, and the route never left.
+        for (int i = 0; i < 20; i++)
+        {
+            Thread.Sleep(500);
+            Assert.Equal(BgpState.Established, speaker.Peers[0].State);
+            Assert.True(lab.TorHasBgpRoute(Pod4, TorLab.NodeAddress));
+        }
+        string summary = lab.Vtysh("show bgp summary");
+        output.WriteLine(summary);
+        Assert.DoesNotContain(log.Lines, l => l.Contains("session down", StringComparison.Ordinal));
+        Assert.Contains(log.Lines, l => l.Contains("accepted", StringComparison.Ordinal));
+        // Our own connect, still held back when the session came up, was cancelled: a new TCP connection
+        // from an Established graceful-restart peer makes FRR take it for a restart and drop the session.
+        Assert.DoesNotContain(log.Lines, l => l.Contains(": connected ", StringComparison.Ordinal));
+    }
+
+    private sealed class SlowConnector(IBgpConnector inner, TimeSpan delay) : IBgpConnector
+    {
+        public async ValueTask<IBgpConnection> ConnectAsync(BgpPeerSettings peer, CancellationToken cancellationToken)
+        {
+            await Task.Delay(delay, cancellationToken);
+            return await inner.ConnectAsync(peer, cancellationToken);
+        }
+    }
+
     [RootFact]
     public async Task MalformedAttributeFromTheTor_IsTreatAsWithdraw_AndTheSessionStays()
     {

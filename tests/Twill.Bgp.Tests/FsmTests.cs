@@ -268,6 +268,36 @@ public class FsmTests
     }
 
     [Fact]
+    public void OurConnectCompletingAfterTheIncomingSessionCameUp_IsClosedWithoutAnOpen()
+    {
+        BgpFsm fsm = new(Settings(), () => 0);
+        Assert.Equal([new ConnectAction(1)], fsm.Start(S(0)));
+        (int incoming, _) = fsm.Accepted(S(0));
+        fsm.Received(S(0), incoming, PeerOpen());
+        IReadOnlyList<BgpAction> established = fsm.Received(S(0), incoming, KeepaliveMessage.Instance);
+        Assert.Single(established.OfType<EstablishedAction>());
+        Assert.Contains(new CloseAction(1), established); // the driver cancels the connect still in flight
+        Assert.DoesNotContain(established, a => a is SendAction { ConnectionId: 1 });
+        Assert.False(fsm.HasConnection(1));
+        Assert.Empty(fsm.Connected(S(1), 1).OfType<SendAction>());
+        Assert.Equal(incoming, fsm.EstablishedConnection);
+    }
+
+    [Fact]
+    public void Established_ClosesTheOtherConnectionInOpenSent()
+    {
+        BgpFsm fsm = new(Settings(), () => 0);
+        fsm.Start(S(0));
+        fsm.Connected(S(0), 1);
+        (int incoming, _) = fsm.Accepted(S(0));
+        fsm.Received(S(0), incoming, PeerOpen());
+        IReadOnlyList<BgpAction> actions = fsm.Received(S(0), incoming, KeepaliveMessage.Instance);
+        Assert.Single(actions.OfType<EstablishedAction>());
+        Assert.Equal(BgpErrorCode.Cease, Assert.IsType<NotificationMessage>(actions.OfType<SendAction>().Single(a => a.ConnectionId == 1).Message).Code);
+        Assert.Contains(new CloseAction(1), actions);
+    }
+
+    [Fact]
     public void Accepted_WhileEstablished_IsRefused()
     {
         BgpFsm fsm = Established();

@@ -76,7 +76,7 @@ internal sealed class TorLab : IDisposable
     /// the node connects), timers 3/9, IPv4 and IPv6 unicast; <paramref name="originate"/> prefixes
     /// are announced by the ToR itself.
     /// </summary>
-    public void StartFrr(string? password = null, IEnumerable<string>? originate = null)
+    public void StartFrr(string? password = null, IEnumerable<string>? originate = null, bool passive = true)
     {
         if (!FrrInstalled)
         {
@@ -95,7 +95,7 @@ internal sealed class TorLab : IDisposable
              no bgp network import-check
              bgp bestpath as-path multipath-relax
              neighbor {n} remote-as {NodeAsn}
-             neighbor {n} passive
+            {(passive ? $" neighbor {n} passive\n" : "")} neighbor {n} timers connect 1
              neighbor {n} timers 3 9
             {(password is null ? "" : $" neighbor {n} password {password}\n")} address-family ipv4 unicast
               neighbor {n} activate

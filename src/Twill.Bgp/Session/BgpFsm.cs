@@ -99,6 +99,9 @@ public sealed class BgpFsm
     /// <summary>The connection that is Established, or 0.</summary>
     public int EstablishedConnection => _connections.FirstOrDefault(c => c.State == BgpState.Established)?.Id ?? 0;
 
+    /// <summary>Whether <paramref name="connectionId"/> is still one of the FSM's (a connect that completes for a closed one must be dropped).</summary>
+    public bool HasConnection(int connectionId) => Find(connectionId) is not null;
+
     /// <summary>When <see cref="Tick"/> must run next (a hold, keepalive or reconnect timer), or null.</summary>
     public TimeSpan? NextDeadline
     {
@@ -160,7 +163,19 @@ public sealed class BgpFsm
     {
         if (Find(connectionId) is Connection c && c.State == BgpState.Connect)
         {
-            SendOpen(c, now);
+            if (_connections.Any(o => o.State == BgpState.Established))
+            {
+                // RFC 4271 §6.8: a collision with an Established session closes the new connection. Sending an
+                // OPEN on it would be worse than useless: a graceful-restart peer takes a new OPEN while
+                // Established for our restart and drops the working session (RFC 4724 §4.2).
+                _connections.Remove(c);
+                _actions.Add(new CloseAction(c.Id));
+                Log(LogLevel.Debug, $"BGP peer {_settings}: our connect completed after the session came up on the peer's connection; closed it");
+            }
+            else
+            {
+                SendOpen(c, now);
+            }
         }
         return Drain();
     }
@@ -220,6 +235,10 @@ public sealed class BgpFsm
                 Log(LogLevel.Information, $"BGP peer {_settings}: Established (hold time {c.Negotiated.HoldTime} s, families {string.Join(", ", c.Negotiated.Families)}, " +
                     $"graceful restart {(!_settings.GracefulRestart ? "off" : c.Negotiated.PeerGracefulRestart is null ? "not offered by the peer" : "negotiated")})");
                 _actions.Add(new EstablishedAction(c.Id, c.Negotiated));
+                foreach (Connection other in _connections.Where(o => o != c).ToArray())
+                {
+                    Drop(other, new NotificationMessage(BgpErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution), "connection collision: the session is up on another connection", peerKeepsRoutes: false, quiet: true);
+                }
                 break;
             case (BgpState.Established, KeepaliveMessage):
                 c.HoldDeadline = HoldDeadline(now, c.Negotiated!.HoldTime);

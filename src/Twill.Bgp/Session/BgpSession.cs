@@ -34,6 +34,7 @@ public sealed class BgpSession : IAsyncDisposable
     private readonly long _epoch;
     private readonly Channel<Event> _events = Channel.CreateUnbounded<Event>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<int, IBgpConnection> _connections = [];
+    private readonly Dictionary<int, CancellationTokenSource> _pendingConnects = [];
     private readonly CancellationTokenSource _stopping = new();
     private Task? _loop;
     private volatile BgpState _state;
@@ -159,12 +160,17 @@ public sealed class BgpSession : IAsyncDisposable
                 await Apply(_fsm.Start(Now)).ConfigureAwait(false);
                 break;
             case Event.ConnectDone done:
+                if (_pendingConnects.Remove(done.Id, out CancellationTokenSource? finished))
+                {
+                    finished.Dispose();
+                }
                 if (done.Connection is null)
                 {
                     await Apply(_fsm.ConnectFailed(Now, done.Id, done.Error!)).ConfigureAwait(false);
                 }
-                else if (_fsm.State is BgpState.Idle)
+                else if (!_fsm.HasConnection(done.Id))
                 {
+                    // Closed while connecting (a collision with an Established session, a stop): never use it.
                     done.Connection.Dispose();
                 }
                 else
@@ -184,6 +190,7 @@ public sealed class BgpSession : IAsyncDisposable
                 else
                 {
                     _connections[id] = accepted.Connection;
+                    _logger.LogDebug("BGP peer {Peer}: accepted {Connection}", Settings, accepted.Connection.Describe());
                     StartReading(id, accepted.Connection);
                 }
                 await Apply(actions).ConfigureAwait(false);
@@ -256,8 +263,16 @@ public sealed class BgpSession : IAsyncDisposable
                 case SendAction send when _connections.TryGetValue(send.ConnectionId, out IBgpConnection? connection):
                     await Write(send.ConnectionId, connection, BgpCodec.Encode(send.Message, _fsm.Session?.CodecOptions ?? BgpCodecOptions.Default)).ConfigureAwait(false);
                     break;
-                case CloseAction close when _connections.Remove(close.ConnectionId, out IBgpConnection? connection):
-                    connection.Dispose();
+                case CloseAction close:
+                    if (_connections.Remove(close.ConnectionId, out IBgpConnection? closing))
+                    {
+                        closing.Dispose();
+                    }
+                    else if (_pendingConnects.Remove(close.ConnectionId, out CancellationTokenSource? pending))
+                    {
+                        await pending.CancelAsync().ConfigureAwait(false);
+                        pending.Dispose();
+                    }
                     break;
                 case EstablishedAction established:
                     _state = BgpState.Established;
@@ -296,9 +311,12 @@ public sealed class BgpSession : IAsyncDisposable
 
     private async Task ConnectAsync(int id)
     {
+        // Only the loop touches _pendingConnects: this runs synchronously up to the first await.
+        CancellationTokenSource cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        _pendingConnects[id] = cancel;
         try
         {
-            IBgpConnection connection = await _connector.ConnectAsync(Settings, _stopping.Token).ConfigureAwait(false);
+            IBgpConnection connection = await _connector.ConnectAsync(Settings, cancel.Token).ConfigureAwait(false);
             Post(new Event.ConnectDone(id, connection, null));
         }
         catch (BgpConnectException e)

@@ -50,6 +50,7 @@ public sealed class BgpSpeaker : IBgpSessionHandler, IAsyncDisposable
     private readonly Dictionary<BgpSession, NegotiatedSession> _live = [];
     private readonly Dictionary<BgpSession, PeerRib> _ribs = [];
     private IReadOnlyList<ImportedRoute> _imported = [];
+    private Socket? _listener;
 
     public BgpSpeaker(BgpSpeakerOptions options, IBgpConnector? connector = null, ILogger? logger = null, TimeProvider? time = null)
     {
@@ -152,9 +153,56 @@ public sealed class BgpSpeaker : IBgpSessionHandler, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Also accepts the peers' connections on <paramref name="listener"/> (bound and listening,
+    /// e.g. on port 179 in the node's namespace; the speaker owns it from now on). TCP-MD5 keys of
+    /// the peers are installed on it; a connection from an address that is not a peer is closed.
+    /// When both sides connect at once, the FSM's collision detection (RFC 4271 §6.8) keeps one.
+    /// </summary>
+    public void Listen(Socket listener)
+    {
+        foreach (BgpPeerSettings peer in _options.Peers.Where(p => !string.IsNullOrEmpty(p.Md5Password)))
+        {
+            TcpMd5.Apply(listener, peer.PeerAddress, peer.Md5Password!);
+        }
+        _listener = listener;
+        _ = AcceptLoop(listener);
+    }
+
+    private async Task AcceptLoop(Socket listener)
+    {
+        while (true)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await listener.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+            IPAddress? from = (accepted.RemoteEndPoint as IPEndPoint)?.Address;
+            if (from is not null && from.IsIPv4MappedToIPv6)
+            {
+                from = from.MapToIPv4();
+            }
+            BgpSession? session = _sessions.FirstOrDefault(s => s.Settings.PeerAddress.Equals(from));
+            if (session is null)
+            {
+                _logger.LogWarning("BGP: closing a connection from {Address}, which is not a configured peer", from);
+                accepted.Dispose();
+                continue;
+            }
+            accepted.NoDelay = true;
+            session.Accept(new SocketBgpConnection(accepted));
+        }
+    }
+
     /// <summary>A Cease to every peer (they withdraw our routes at once), then the sessions end.</summary>
     public async Task StopAsync()
     {
+        _listener?.Dispose();
         await Task.WhenAll(_sessions.Select(s => s.StopAsync())).ConfigureAwait(false);
         lock (_lock)
         {
@@ -165,6 +213,7 @@ public sealed class BgpSpeaker : IBgpSessionHandler, IAsyncDisposable
     /// <summary>Drops every connection with a reset and no NOTIFICATION, as a crash would (graceful-restart tests).</summary>
     internal async Task AbortAsync()
     {
+        _listener?.Dispose();
         await Task.WhenAll(_sessions.Select(s => s.AbortAsync())).ConfigureAwait(false);
         lock (_lock)
         {
@@ -174,6 +223,7 @@ public sealed class BgpSpeaker : IBgpSessionHandler, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _listener?.Dispose();
         foreach (BgpSession session in _sessions)
         {
             await session.DisposeAsync().ConfigureAwait(false);
