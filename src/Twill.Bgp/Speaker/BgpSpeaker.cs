@@ -323,9 +323,10 @@ public sealed class BgpSpeaker : IBgpSessionHandler, IAsyncDisposable
                     changed |= rib.Routes.Remove(prefix);
                 }
                 AsPathAttribute? path = update.Get<AsPathAttribute>();
-                if (update.Nlri.Count > 0 && update.Get<NextHopAttribute>()?.NextHop is var v4 && (v4 is not null || withdrawAll))
+                if (update.Nlri.Count > 0)
                 {
-                    changed |= Learn(session, rib, update.Nlri, path, v4, withdrawAll);
+                    // A missing NEXT_HOP was already turned into treat-as-withdraw by the decoder.
+                    changed |= Learn(session, rib, update.Nlri, path, update.Get<NextHopAttribute>()?.NextHop, withdrawAll);
                 }
                 foreach (MpReachNlriAttribute reach in update.Attributes.OfType<MpReachNlriAttribute>())
                 {
