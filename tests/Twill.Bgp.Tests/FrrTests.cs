@@ -202,6 +202,22 @@ public class FrrTests(ITestOutputHelper output)
     }
 
     [FrrFact]
+    public async Task Ipv6Transport_WithMd5_CarriesBothFamilies()
+    {
+        using TorLab lab = new();
+        lab.StartFrr(password: "v6-key", neighbor: TorLab.NodeAddress6);
+        ListLogger log = new(output);
+        await using BgpSpeaker speaker = Speaker(lab, log, Peer(p => p with { PeerAddress = TorLab.TorAddress6, Md5Password = "v6-key" }));
+        speaker.Announce(IPNetwork.Parse(Pod6));
+        speaker.Announce(IPNetwork.Parse(Pod4));
+        speaker.Start();
+        WaitEstablished(speaker);
+        TorLab.Eventually(() => lab.TorHasBgpRoute(Pod6, TorLab.NodeAddress6), Patience, $"{Pod6} via {TorLab.NodeAddress6} in the ToR over an IPv6 session");
+        TorLab.Eventually(() => lab.TorHasBgpRoute(Pod4, TorLab.NodeAddress), Patience, $"{Pod4} via {TorLab.NodeAddress} in the ToR over an IPv6 session");
+        Assert.Contains(log.Lines, l => l.Contains("[2001:db8:1::1]:179", StringComparison.Ordinal));
+    }
+
+    [FrrFact]
     public async Task BothSidesConnect_CollisionDetectionKeepsOneSession()
     {
         using TorLab lab = new();

@@ -76,7 +76,7 @@ internal sealed class TorLab : IDisposable
     /// the node connects), timers 3/9, IPv4 and IPv6 unicast; <paramref name="originate"/> prefixes
     /// are announced by the ToR itself.
     /// </summary>
-    public void StartFrr(string? password = null, IEnumerable<string>? originate = null, bool passive = true)
+    public void StartFrr(string? password = null, IEnumerable<string>? originate = null, bool passive = true, IPAddress? neighbor = null)
     {
         if (!FrrInstalled)
         {
@@ -85,7 +85,7 @@ internal sealed class TorLab : IDisposable
         _frrDir = Path.Combine(Path.GetTempPath(), $"{Tor.Name}-frr");
         Directory.CreateDirectory(Path.Combine(_frrDir, "run"));
         File.WriteAllText(Path.Combine(_frrDir, "zebra.conf"), "hostname tor\n");
-        string n = NodeAddress.ToString();
+        string n = (neighbor ?? NodeAddress).ToString();
         string conf = $"""
             hostname tor
             router bgp {TorAsn}
@@ -113,7 +113,7 @@ internal sealed class TorLab : IDisposable
                 "-f", Path.Combine(_frrDir, daemon + ".conf"), "-i", Path.Combine(_frrDir, "run", daemon + ".pid"),
                 "-z", Path.Combine(_frrDir, "run", "zserv.api"), "--vty_socket", Path.Combine(_frrDir, "run")).EnsureSuccess(daemon);
         }
-        Eventually(() => Vtysh("show bgp summary").Contains("198.51.100.11", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "bgpd answering on its vty");
+        Eventually(() => Vtysh("show bgp summary").Contains(n, StringComparison.Ordinal), TimeSpan.FromSeconds(30), "bgpd answering on its vty");
     }
 
     public string Vtysh(string command)
