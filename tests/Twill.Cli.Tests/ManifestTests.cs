@@ -56,7 +56,7 @@ public sealed class ManifestTests
         Assert.Contains("\"Type\": \"host-gw\"", yaml, StringComparison.Ordinal);
         Assert.Contains("\"Network\": \"10.100.0.0/16\"", yaml, StringComparison.Ordinal);
         Assert.Contains("image: registry.example/twill:1.2", yaml, StringComparison.Ordinal);
-        Assert.DoesNotContain("VNI", yaml, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"VNI\":", yaml, StringComparison.Ordinal);
     }
 
     [Theory]
