@@ -47,20 +47,8 @@ public static class BgpBackendConfigReader
         }
         BgpBackendConfig config = new();
         bool asnSet = false;
-        foreach (JsonProperty p in backend.EnumerateObject())
+        foreach ((string key, string name, JsonElement v) in KnownMembers(backend, BackendKeys, field, warn))
         {
-            string? key = Canonical(p.Name, BackendKeys);
-            string name = $"{field}.{key ?? p.Name}";
-            JsonElement v = p.Value;
-            if (key is null)
-            {
-                warn.Add($"{name}: unknown key ignored");
-                continue;
-            }
-            if (v.ValueKind == JsonValueKind.Null)
-            {
-                continue;
-            }
             switch (key)
             {
                 case "Type":
@@ -227,20 +215,8 @@ public static class BgpBackendConfigReader
         ushort hold = BgpPeerSettings.DefaultHoldTime;
         string? password = null, passwordFile = null;
         int before = errors.Count;
-        foreach (JsonProperty p in peer.EnumerateObject())
+        foreach ((string key, string name, JsonElement v) in KnownMembers(peer, PeerKeys, field, warnings))
         {
-            string? key = Canonical(p.Name, PeerKeys);
-            string name = $"{field}.{key ?? p.Name}";
-            JsonElement v = p.Value;
-            if (key is null)
-            {
-                warnings.Add($"{name}: unknown key ignored");
-                continue;
-            }
-            if (v.ValueKind == JsonValueKind.Null)
-            {
-                continue;
-            }
             switch (key)
             {
                 case "Address": address = ReadAddress(name, v, errors); break;
@@ -366,6 +342,23 @@ public static class BgpBackendConfigReader
         return null;
     }
 
-    private static string? Canonical(string key, string[] keys) =>
-        keys.FirstOrDefault(k => string.Equals(k, key, StringComparison.OrdinalIgnoreCase));
+    /// <summary>
+    /// The object's members as (canonical key, field name, value), keys matched case-insensitively as
+    /// Flannel's Go decoder does: an unknown key is a warning, a null value leaves the default.
+    /// </summary>
+    private static IEnumerable<(string Key, string Name, JsonElement Value)> KnownMembers(JsonElement obj, string[] keys, string field, List<string> warnings)
+    {
+        foreach (JsonProperty p in obj.EnumerateObject())
+        {
+            string? key = keys.FirstOrDefault(k => string.Equals(k, p.Name, StringComparison.OrdinalIgnoreCase));
+            if (key is null)
+            {
+                warnings.Add($"{field}.{p.Name}: unknown key ignored");
+            }
+            else if (p.Value.ValueKind != JsonValueKind.Null)
+            {
+                yield return (key, $"{field}.{key}", p.Value);
+            }
+        }
+    }
 }
