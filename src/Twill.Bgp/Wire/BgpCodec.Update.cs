@@ -125,6 +125,20 @@ public static partial class BgpCodec
             malformed(UpdateErrorAction.TreatAsWithdraw, $"{name} has flags 0x{flags:x2}, expected optional/transitive bits 0x{expected:x2}");
             return false;
         }
+        int length = value.Length;
+        bool FlagsAndSizeAre(byte expectedFlags, string name, int size)
+        {
+            if (!FlagsAre(expectedFlags, name))
+            {
+                return false;
+            }
+            if (length != size)
+            {
+                malformed(UpdateErrorAction.TreatAsWithdraw, $"{name} of length {length}");
+                return false;
+            }
+            return true;
+        }
         switch ((PathAttributeType)type)
         {
             case PathAttributeType.Origin:
@@ -154,42 +168,21 @@ public static partial class BgpCodec
                 }
                 break;
             case PathAttributeType.NextHop:
-                if (FlagsAre(PathAttribute.TransitiveFlag, "NEXT_HOP"))
+                if (FlagsAndSizeAre(PathAttribute.TransitiveFlag, "NEXT_HOP", 4))
                 {
-                    if (value.Length != 4)
-                    {
-                        malformed(UpdateErrorAction.TreatAsWithdraw, $"NEXT_HOP of length {value.Length}");
-                    }
-                    else
-                    {
-                        into.Add(new NextHopAttribute(new IPAddress(value)));
-                    }
+                    into.Add(new NextHopAttribute(new IPAddress(value)));
                 }
                 break;
             case PathAttributeType.MultiExitDisc:
-                if (FlagsAre(PathAttribute.OptionalFlag, "MULTI_EXIT_DISC"))
+                if (FlagsAndSizeAre(PathAttribute.OptionalFlag, "MULTI_EXIT_DISC", 4))
                 {
-                    if (value.Length != 4)
-                    {
-                        malformed(UpdateErrorAction.TreatAsWithdraw, $"MULTI_EXIT_DISC of length {value.Length}");
-                    }
-                    else
-                    {
-                        into.Add(new MultiExitDiscAttribute(BinaryPrimitives.ReadUInt32BigEndian(value)));
-                    }
+                    into.Add(new MultiExitDiscAttribute(BinaryPrimitives.ReadUInt32BigEndian(value)));
                 }
                 break;
             case PathAttributeType.LocalPref:
-                if (FlagsAre(PathAttribute.TransitiveFlag, "LOCAL_PREF"))
+                if (FlagsAndSizeAre(PathAttribute.TransitiveFlag, "LOCAL_PREF", 4))
                 {
-                    if (value.Length != 4)
-                    {
-                        malformed(UpdateErrorAction.TreatAsWithdraw, $"LOCAL_PREF of length {value.Length}");
-                    }
-                    else
-                    {
-                        into.Add(new LocalPrefAttribute(BinaryPrimitives.ReadUInt32BigEndian(value)));
-                    }
+                    into.Add(new LocalPrefAttribute(BinaryPrimitives.ReadUInt32BigEndian(value)));
                 }
                 break;
             case PathAttributeType.AtomicAggregate:
