@@ -6,13 +6,16 @@ using Twill.Core;
 namespace Twill.Backends;
 
 /// <summary>
-/// The VXLAN device a plan wants: <c>ip link add flannel.VNI type vxlan id VNI local IP dev UNDERLAY
-/// dstport PORT [no]learning [gbp]</c>, with the MTU and a MAC set explicitly.
+/// A VXLAN device's settings: <c>ip link add NAME type vxlan id VNI local IP dev UNDERLAY dstport PORT
+/// [no]learning [gbp]</c>, with the MTU and the MAC. What a plan wants (<see cref="PlannedDevice"/>) and
+/// what the kernel has (<see cref="ObservedDevice"/>) are the same settings, compared field by field.
 /// </summary>
-public sealed record PlannedDevice
+public abstract record VxlanDevice
 {
     public required string Name { get; init; }
     public required int Vni { get; init; }
+
+    /// <summary>The source address of encapsulated packets; the unspecified address when the kernel has none.</summary>
     public required IPAddress Local { get; init; }
     public required int UnderlayIndex { get; init; }
     public required int Port { get; init; }
@@ -22,9 +25,13 @@ public sealed record PlannedDevice
     public bool Learning { get; init; }
     public required int Mtu { get; init; }
 
-    /// <summary>The stable VtepMAC; null lets the kernel choose (the reconciler then persists what it got).</summary>
+    /// <summary>The stable VtepMAC; in a plan, null lets the kernel choose (the reconciler then persists what it got).</summary>
     public PhysicalAddress? Mac { get; init; }
+}
 
+/// <summary>The VXLAN device a plan wants, with the MTU and a MAC set explicitly.</summary>
+public sealed record PlannedDevice : VxlanDevice
+{
     public override string ToString() =>
         $"{Name} vxlan id {Vni} local {Local} dev {UnderlayIndex} dstport {Port}{(Learning ? " learning" : " nolearning")}{(Gbp ? " gbp" : "")} mtu {Mtu}";
 }

@@ -1,21 +1,22 @@
-using System.Net;
-using System.Net.NetworkInformation;
+using System.Diagnostics.CodeAnalysis;
 
 namespace Twill.Backends;
 
-/// <summary>A VXLAN device as the kernel has it, in the plan's terms.</summary>
-public sealed record ObservedDevice
+/// <summary>A VXLAN device as the kernel has it, in the plan's terms, with its index and up state.</summary>
+public sealed record ObservedDevice : VxlanDevice
 {
-    public required string Name { get; init; }
-    public required int Index { get; init; }
-    public required int Vni { get; init; }
-    public IPAddress? Local { get; init; }
-    public int UnderlayIndex { get; init; }
-    public int Port { get; init; }
-    public bool Gbp { get; init; }
-    public bool Learning { get; init; }
-    public int Mtu { get; init; }
-    public PhysicalAddress? Mac { get; init; }
+    public ObservedDevice()
+    {
+    }
+
+    /// <summary>A device the kernel holds with <paramref name="settings"/> (a fake kernel's, or one just made).</summary>
+    [SetsRequiredMembers]
+    public ObservedDevice(VxlanDevice settings)
+        : base(settings)
+    {
+    }
+
+    public int Index { get; init; }
     public bool IsUp { get; init; }
 }
 

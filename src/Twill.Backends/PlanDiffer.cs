@@ -187,7 +187,7 @@ public static class PlanDiffer
         }
         if (!Equals(have.Local, want.Local))
         {
-            immutable.Add($"local {have.Local?.ToString() ?? "none"} -> {want.Local}");
+            immutable.Add($"local {have.Local} -> {want.Local}");
         }
         if (have.UnderlayIndex != want.UnderlayIndex)
         {

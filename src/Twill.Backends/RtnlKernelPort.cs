@@ -60,7 +60,7 @@ public sealed class RtnlKernelPort : IKernelPort
                     Name = link.Name,
                     Index = link.Index,
                     Vni = v.Vni,
-                    Local = v.Local,
+                    Local = v.Local ?? Unspecified,
                     UnderlayIndex = v.UnderlayIndex ?? 0,
                     Port = v.Port,
                     Gbp = v.Gbp,

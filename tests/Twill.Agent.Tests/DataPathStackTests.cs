@@ -81,11 +81,7 @@ public class DataPathStackTests
             return new KernelState { Devices = _device is null ? [] : [_device] };
         }
 
-        public void CreateDevice(PlannedDevice device) => _device = new ObservedDevice
-        {
-            Name = device.Name, Index = 9, Vni = device.Vni, Local = device.Local, UnderlayIndex = device.UnderlayIndex, Port = device.Port,
-            Gbp = device.Gbp, Learning = device.Learning, Mtu = device.Mtu, Mac = device.Mac, IsUp = true,
-        };
+        public void CreateDevice(PlannedDevice device) => _device = new ObservedDevice(device) { Index = 9, IsUp = true };
 
         public void DeleteDevice(string name) => _device = null;
 

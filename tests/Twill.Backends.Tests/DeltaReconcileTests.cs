@@ -17,7 +17,7 @@ public class DeltaReconcileTests
     private static KernelState StateOf(KernelPlan plan) => new()
     {
         Devices = plan.Device is PlannedDevice d
-            ? [new ObservedDevice { Name = d.Name, Index = 7, Vni = d.Vni, Local = d.Local, UnderlayIndex = d.UnderlayIndex, Port = d.Port, Gbp = d.Gbp, Learning = d.Learning, Mtu = d.Mtu, Mac = d.Mac, IsUp = true }]
+            ? [new ObservedDevice(d) { Index = 7, IsUp = true }]
             : [],
         Addresses = plan.Addresses,
         Routes = plan.Routes,

@@ -46,10 +46,9 @@ internal sealed class InMemoryKernel : IKernelPort
         {
             throw new InvalidOperationException("exists");
         }
-        Devices[device.Name] = new ObservedDevice
+        Devices[device.Name] = new ObservedDevice(device)
         {
-            Name = device.Name, Index = _nextIndex++, Vni = device.Vni, Local = device.Local, UnderlayIndex = device.UnderlayIndex,
-            Port = device.Port, Gbp = device.Gbp, Learning = device.Learning, Mtu = device.Mtu, IsUp = true,
+            Index = _nextIndex++, IsUp = true,
             Mac = device.Mac ?? PhysicalAddress.Parse("02:42:00:00:00:" + _nextIndex.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)),
         };
     }
