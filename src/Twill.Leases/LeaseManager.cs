@@ -155,7 +155,8 @@ public sealed class LeaseManager
             }
             else
             {
-                _logger.LogWarning("Ignoring an unreadable lease while acquiring: {Error}", error);
+                // Through the peer set: the watch that follows reads the same record, and it is one warning.
+                Peers.WarnOnce(record, $"{error} (ignored)");
             }
         }
 

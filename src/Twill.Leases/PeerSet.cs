@@ -290,6 +290,16 @@ public sealed class PeerSet(NetworkConfig config, Action<string>? warn = null)
         return null;
     }
 
+    /// <summary>Warns about a record once per revision, as a skip here does (the lease manager's acquire reads the same records).</summary>
+    public void WarnOnce(LeaseRecord record, string message)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        lock (_gate)
+        {
+            Skip(record, message);
+        }
+    }
+
     private Lease? Skip(LeaseRecord record, string message)
     {
         if (_warned.Add((record.Key, record.Revision)))
