@@ -236,7 +236,16 @@ public sealed partial class KubeLeaseStore : ILeaseStore, IAssignedSubnetStore
     public async Task<AssignedNodeState> ReadOwnStateAsync(CancellationToken cancellationToken)
     {
         string name = await GetNodeNameAsync(cancellationToken).ConfigureAwait(false);
-        NodeSummary node = await _api.GetNodeAsync(name, cancellationToken).ConfigureAwait(false);
+        NodeSummary node;
+        try
+        {
+            node = await _api.GetNodeAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (KubeApiException e) when (e.IsNotFound)
+        {
+            // Not registered yet: nothing published; WaitForAssignedSubnetsAsync waits for it.
+            return new AssignedNodeState(name, null, null, null, null);
+        }
         NodeLeaseCodec codec = _table.Codec;
         if (!codec.TryNodePublicIP(node, AddressFamily.InterNetwork, out IPAddress? ip, out string? error)
             || !codec.TryNodePublicIP(node, AddressFamily.InterNetworkV6, out IPAddress? ip6, out error))

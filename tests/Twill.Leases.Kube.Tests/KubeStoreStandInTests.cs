@@ -66,7 +66,22 @@ public sealed class KubeStoreStandInTests : IDisposable
         {
             Assert.Equal(expected.Value.GetString(), annotations.GetProperty(expected.Name).GetString());
         }
-        Assert.Equal("12:c6:65:89:b4:e3", VxlanLeaseData.FormatMac(state.VtepMac!));
+        Assert.Equal("12:c6:65:89:b4:e3", state.VtepMac!.ToColonString());
+    }
+
+    [Fact]
+    public async Task NodeName_FromPodNameAndNamespace_IsThePodsNode()
+    {
+        CreateNode("worker-7", "10.244.7.0/24");
+        _server.Kubectl(["create", "-f", "-"], """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"kube-flannel-ds-abcde","namespace":"default"},"spec":{"nodeName":"worker-7","containers":[{"name":"kube-flannel","image":"flannel"}]}}""")
+            .EnsureSuccess("kubectl create pod");
+        await using KubeLeaseStore store = new(new KubeStoreOptions { KubeconfigFile = _server.KubeconfigPath }
+            .WithEnvironment(k => k switch { "POD_NAME" => "kube-flannel-ds-abcde", "POD_NAMESPACE" => "default", _ => null }));
+
+        Lease lease = await new LeaseManager(store, Vxlan).AcquireAsync(OwnAttrs(), CancellationToken.None);
+
+        Assert.Equal("worker-7", await store.GetNodeNameAsync(CancellationToken.None));
+        Assert.Equal("10.244.7.0-24", lease.Key);
     }
 
     [Fact]
