@@ -84,7 +84,7 @@ try
         "--initial-cluster", "cp=http://127.0.0.1:2380", "--quota-backend-bytes", "8589934592", "--log-level", "warn"));
     owned.Add(InNamespace(cp, KubeApiServer.BinaryPath, [], "--etcd-servers=http://127.0.0.1:2379", "--bind-address=192.0.2.254",
         "--secure-port=6443", "--tls-cert-file=" + Path.Combine(pki, "apiserver.crt"), "--tls-private-key-file=" + Path.Combine(pki, "apiserver.key"),
-        "--insecure-port=8080", "--token-auth-file=" + tokens));
+        "--insecure-port=8080", "--insecure-bind-address=192.0.2.254", "--token-auth-file=" + tokens));
 
     using NetNs cpHandle = NetNs.Open(cp.Path);
     using HttpClient api = Client(cpHandle, token);
