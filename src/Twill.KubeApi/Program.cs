@@ -46,6 +46,17 @@ static async Task<int> ServeAsync(ServerOptions options)
         }
     }
 
+    X509Certificate2? etcdCa = null, etcdClient = null;
+    try
+    {
+        etcdCa = options.EtcdCaFile is null ? null : X509CertificateLoader.LoadCertificateFromFile(options.EtcdCaFile);
+        etcdClient = options.EtcdCertFile is null ? null : X509Certificate2.CreateFromPemFile(options.EtcdCertFile, options.EtcdKeyFile);
+    }
+    catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
+    {
+        throw new UsageException($"--etcd-cafile {options.EtcdCaFile} / --etcd-certfile {options.EtcdCertFile} / --etcd-keyfile {options.EtcdKeyFile}: {e.Message}");
+    }
+
     WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
     builder.Logging.ClearProviders();
     builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
@@ -73,7 +84,7 @@ static async Task<int> ServeAsync(ServerOptions options)
         }
     });
     await using WebApplication app = builder.Build();
-    using EtcdStorage etcd = new(options.EtcdServers);
+    using EtcdStorage etcd = new(options.EtcdServers, etcdCa, etcdClient);
     ApiHandler handler = new(options, etcd, auth, app.Lifetime.ApplicationStopping);
     app.Run(handler.HandleAsync);
     await app.StartAsync().ConfigureAwait(false);

@@ -10,6 +10,14 @@ internal sealed record ServerOptions
 
     public string EtcdPrefix { get; init; } = "/registry";
 
+    /// <summary>The CA that signed etcd's serving certificate (https etcd URLs).</summary>
+    public string? EtcdCaFile { get; init; }
+
+    /// <summary>A client certificate and key for etcd's client-cert auth.</summary>
+    public string? EtcdCertFile { get; init; }
+
+    public string? EtcdKeyFile { get; init; }
+
     public IPAddress BindAddress { get; init; } = IPAddress.Any;
 
     /// <summary>The https port; 0 turns https off.</summary>
@@ -41,6 +49,9 @@ internal sealed record ServerOptions
 
           --etcd-servers URLS            etcd client URLs, comma-separated (required)
           --etcd-prefix PREFIX           key prefix (default /registry)
+          --etcd-cafile FILE             CA of etcd's serving certificate (https etcd)
+          --etcd-certfile FILE           client certificate for etcd
+          --etcd-keyfile FILE            its private key
           --bind-address IP              address of the https port (default 0.0.0.0)
           --secure-port N                https port, 0 for none (default 6443)
           --tls-cert-file FILE           serving certificate (PEM), required for https
@@ -62,6 +73,9 @@ internal sealed record ServerOptions
             {
                 "etcd-servers" => o with { EtcdServers = [.. value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] },
                 "etcd-prefix" => o with { EtcdPrefix = "/" + value.Trim('/') },
+                "etcd-cafile" => o with { EtcdCaFile = value },
+                "etcd-certfile" => o with { EtcdCertFile = value },
+                "etcd-keyfile" => o with { EtcdKeyFile = value },
                 "bind-address" => o with { BindAddress = Flags.Address(name, value) },
                 "secure-port" => o with { SecurePort = Flags.Port(name, value) },
                 "tls-cert-file" => o with { TlsCertFile = value },
@@ -84,6 +98,10 @@ internal sealed record ServerOptions
             {
                 throw new UsageException($"--etcd-servers: \"{url}\" is not an http(s) URL");
             }
+        }
+        if ((o.EtcdCertFile is null) != (o.EtcdKeyFile is null))
+        {
+            throw new UsageException("--etcd-certfile and --etcd-keyfile go together");
         }
         if (o.SecurePort == 0 && o.InsecurePort == 0)
         {

@@ -299,6 +299,23 @@ public sealed class NodeApiTests(ServerFixture fixture) : IClassFixture<ServerFi
     }
 
     [Fact]
+    public async Task Watch_OfOneNamedNode_OnlyItsEvents()
+    {
+        using ApiClient api = Client();
+        string name = Unique("named");
+        string other = Unique("other");
+        JsonObject created = await api.CreateNodeAsync(name);
+        await api.CreateNodeAsync(other);
+        using HttpRequestMessage request = new(HttpMethod.Get, $"/api/v1/nodes/{name}?watch=true&resourceVersion={ApiClient.Rv(created)}");
+        HttpResponseMessage response = await api.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await using WatchStream watch = new(request, response);
+        await api.PatchAsync("/api/v1/nodes/" + other, """{"metadata":{"labels":{"x":"1"}}}""");
+        await api.PatchAsync("/api/v1/nodes/" + name, """{"metadata":{"labels":{"x":"1"}}}""");
+        JsonObject e = await watch.NextChangeAsync();
+        Assert.Equal(("MODIFIED", name), (Events.Type(e), Events.Name(e)));
+    }
+
+    [Fact]
     public async Task Watch_WithoutResourceVersion_StartsWithTheCurrentStateAsAdded()
     {
         using ApiClient api = Client();
@@ -337,6 +354,22 @@ public sealed class NodeApiTests(ServerFixture fixture) : IClassFixture<ServerFi
         while (Events.Type(bookmark) != "BOOKMARK");
         Assert.Equal("Node", Events.Object(bookmark)["kind"]!.GetValue<string>());
         Assert.True(ApiClient.RvNumber(Events.Object(bookmark)) >= ApiClient.RvNumber(created));
+    }
+
+    [Fact]
+    public async Task Watch_SendInitialEvents_AddedThenABookmarkMarkingTheirEnd()
+    {
+        using ApiClient api = Client();
+        string group = Guid.NewGuid().ToString("N")[..6];
+        await api.CreateNodeAsync($"streamed-{group}", $$"""{"group":"{{group}}"}""");
+        await using WatchStream watch = await api.WatchAsync($"labelSelector=group%3D{group}&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true");
+        Assert.Equal("ADDED", Events.Type(await watch.NextAsync()));
+        JsonObject end = await watch.NextAsync();
+        Assert.Equal("BOOKMARK", Events.Type(end));
+        Assert.Equal("true", Events.Object(end)["metadata"]!["annotations"]!["k8s.io/initial-events-end"]!.GetValue<string>());
+
+        (HttpStatusCode code, _) = await api.GetAsync("/api/v1/nodes?watch=1&sendInitialEvents=true");
+        Assert.Equal((HttpStatusCode)422, code);
     }
 
     [Fact]
@@ -379,7 +412,13 @@ public sealed class NodeApiTests(ServerFixture fixture) : IClassFixture<ServerFi
         Assert.Contains("nodes", names);
         Assert.Contains("nodes/status", names);
         Assert.Contains("pods", names);
-        Assert.Equal("APIGroupList", (await api.GetAsync("/apis")).Body["kind"]!.GetValue<string>());
+        JsonObject groups = (await api.GetAsync("/apis")).Body;
+        Assert.Equal("APIGroupList", groups["kind"]!.GetValue<string>());
+        Assert.Equal(["apps", "rbac.authorization.k8s.io"], groups["groups"]!.AsArray().Select(g => g!["name"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        JsonObject apps = (await api.GetAsync("/apis/apps/v1")).Body;
+        Assert.Equal("apps/v1", apps["groupVersion"]!.GetValue<string>());
+        Assert.Contains("daemonsets", apps["resources"]!.AsArray().Select(r => r!["name"]!.GetValue<string>()));
+        Assert.DoesNotContain("configmaps/status", names);
         Assert.Equal("1", (await api.GetAsync("/version")).Body["major"]!.GetValue<string>());
     }
 

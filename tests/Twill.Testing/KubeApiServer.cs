@@ -21,7 +21,7 @@ public sealed class KubeApiServer : IDisposable
 
     private static readonly List<KubeApiServer> s_live = [];
     private readonly bool _ownsEtcd;
-    private readonly StringBuilder _log = new();
+    private readonly ProcessLog _log = new();
     private readonly Lock _gate = new();
     private Process? _process;
     private bool _disposed;
@@ -180,6 +180,7 @@ public sealed class KubeApiServer : IDisposable
     public IReadOnlyList<string> Arguments =>
     [
         "--etcd-servers=" + string.Join(',', Etcd.ClientUrls),
+        .. Etcd.Tls is null ? Array.Empty<string>() : ["--etcd-cafile=" + Etcd.Tls.CaFile, "--etcd-certfile=" + Etcd.Tls.ClientCertFile, "--etcd-keyfile=" + Etcd.Tls.ClientKeyFile],
         "--bind-address=127.0.0.1",
         "--secure-port=" + SecurePort.ToString(CultureInfo.InvariantCulture),
         "--tls-cert-file=" + CertFile,
@@ -204,8 +205,8 @@ public sealed class KubeApiServer : IDisposable
                 psi.ArgumentList.Add(a);
             }
             Process p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {BinaryPath}");
-            p.OutputDataReceived += (_, e) => Append(e.Data);
-            p.ErrorDataReceived += (_, e) => Append(e.Data);
+            p.OutputDataReceived += (_, e) => _log.Append(e.Data);
+            p.ErrorDataReceived += (_, e) => _log.Append(e.Data);
             p.BeginOutputReadLine();
             p.BeginErrorReadLine();
             _process = p;
@@ -334,30 +335,7 @@ public sealed class KubeApiServer : IDisposable
     }
 
     /// <summary>The stand-in's last log lines, for failure messages.</summary>
-    public string LogTail()
-    {
-        lock (_log)
-        {
-            string all = _log.ToString();
-            return all.Length > 3000 ? all[^3000..] : all;
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (_log)
-        {
-            if (_log.Length > 200_000)
-            {
-                _log.Remove(0, 100_000);
-            }
-            _log.AppendLine(line);
-        }
-    }
+    public string LogTail() => _log.Tail(3000);
 
     public void Dispose()
     {

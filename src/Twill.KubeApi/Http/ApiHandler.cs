@@ -21,7 +21,8 @@ internal sealed class ApiHandler
 
     private readonly ServerOptions _options;
     private readonly TokenAuthenticator? _auth;
-    private readonly Dictionary<string, RegistryStore> _stores;
+    /// <summary>Stores by group-version ("v1", "apps/v1", ...) then resource.</summary>
+    private readonly Dictionary<string, Dictionary<string, RegistryStore>> _stores = new(StringComparer.Ordinal);
     private readonly CancellationToken _stopping;
 
     public ApiHandler(ServerOptions options, EtcdStorage etcd, TokenAuthenticator? auth, CancellationToken stopping)
@@ -29,11 +30,15 @@ internal sealed class ApiHandler
         _options = options;
         _auth = auth;
         _stopping = stopping;
-        _stores = new Dictionary<string, RegistryStore>(StringComparer.Ordinal)
+        foreach (ResourceKind kind in new ResourceKind[] { Nodes.Instance, Pods.Instance }.Concat(GenericKind.ManifestKinds))
         {
-            [Nodes.Instance.Resource] = new RegistryStore(etcd, options.EtcdPrefix, Nodes.Instance),
-            [Pods.Instance.Resource] = new RegistryStore(etcd, options.EtcdPrefix, Pods.Instance),
-        };
+            if (!_stores.TryGetValue(kind.ApiVersion, out Dictionary<string, RegistryStore>? group))
+            {
+                group = new Dictionary<string, RegistryStore>(StringComparer.Ordinal);
+                _stores[kind.ApiVersion] = group;
+            }
+            group[kind.Resource] = new RegistryStore(etcd, options.EtcdPrefix, kind);
+        }
     }
 
     public async Task HandleAsync(HttpContext ctx)
@@ -72,10 +77,55 @@ internal sealed class ApiHandler
     {
         ctx.Response.StatusCode = code;
         ctx.Response.ContentType = contentType;
-        byte[] bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
-        ctx.Response.ContentLength = bytes.Length + 1;
-        await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted).ConfigureAwait(false);
+        // Written straight to the response (chunked): a list of thousands of nodes is never one string.
+        await using (Utf8JsonWriter writer = new(ctx.Response.Body, Json.WriterOptions))
+        {
+            if (body is JsonObject obj)
+            {
+                // Top-level arrays (a list's items, a table's rows) element by element, flushed as they go.
+                writer.WriteStartObject();
+                foreach ((string name, JsonNode? value) in obj)
+                {
+                    writer.WritePropertyName(name);
+                    if (value is JsonArray array)
+                    {
+                        writer.WriteStartArray();
+                        foreach (JsonNode? element in array)
+                        {
+                            WriteNode(writer, element);
+                            if (writer.BytesPending > 64 * 1024)
+                            {
+                                await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+                            }
+                        }
+                        writer.WriteEndArray();
+                    }
+                    else
+                    {
+                        WriteNode(writer, value);
+                    }
+                }
+                writer.WriteEndObject();
+            }
+            else
+            {
+                body.WriteTo(writer);
+            }
+            await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+        }
         await ctx.Response.Body.WriteAsync(s_newline, ctx.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static void WriteNode(Utf8JsonWriter writer, JsonNode? node)
+    {
+        if (node is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            node.WriteTo(writer);
+        }
     }
 
     private async Task RouteAsync(HttpContext ctx)
@@ -100,22 +150,34 @@ internal sealed class ApiHandler
                 await WriteJsonAsync(ctx, 200, Discovery.Version(), "application/json").ConfigureAwait(false);
                 return;
             case "apis" when seg.Length == 1:
-                await WriteJsonAsync(ctx, 200, Discovery.ApiGroupList(), "application/json").ConfigureAwait(false);
+                await WriteJsonAsync(ctx, 200, Discovery.ApiGroupList(_stores.Keys.Where(gv => gv != "v1").Select(gv => gv.Split('/')[0])), "application/json").ConfigureAwait(false);
+                return;
+            case "apis" when seg.Length == 2 && _stores.ContainsKey(seg[1] + "/v1"):
+                await WriteJsonAsync(ctx, 200, Discovery.ApiGroup(seg[1]), "application/json").ConfigureAwait(false);
+                return;
+            case "apis" when seg.Length == 3 && _stores.TryGetValue(seg[1] + "/" + seg[2], out Dictionary<string, RegistryStore>? groupStores):
+                await WriteJsonAsync(ctx, 200, Discovery.ResourceList(seg[1] + "/" + seg[2], groupStores.Values.Select(s => s.Kind)), "application/json").ConfigureAwait(false);
+                return;
+            case "apis" when seg.Length >= 4 && _stores.TryGetValue(seg[1] + "/" + seg[2], out Dictionary<string, RegistryStore>? groupStores):
+                await ResourceAsync(ctx, groupStores, seg[3..]).ConfigureAwait(false);
                 return;
             case "api" when seg.Length == 1:
                 await WriteJsonAsync(ctx, 200, Discovery.ApiVersions(ctx.Request.Host.Value ?? ""), "application/json").ConfigureAwait(false);
                 return;
             case "api" when seg.Length == 2 && seg[1] == "v1":
-                await WriteJsonAsync(ctx, 200, Discovery.ResourceList(_stores.Values.Select(s => s.Kind)), "application/json").ConfigureAwait(false);
+                await WriteJsonAsync(ctx, 200, Discovery.ResourceList("v1", _stores["v1"].Values.Select(s => s.Kind)), "application/json").ConfigureAwait(false);
                 return;
             case "openapi" when seg.Length == 2 && seg[1] == "v3":
-                await WriteJsonAsync(ctx, 200, OpenApi.Root(), "application/json").ConfigureAwait(false);
+                await WriteJsonAsync(ctx, 200, OpenApi.Root(_stores.Keys), "application/json").ConfigureAwait(false);
                 return;
             case "openapi" when seg.Length == 4 && seg[1] == "v3" && seg[2] == "api" && seg[3] == "v1":
-                await WriteJsonAsync(ctx, 200, OpenApi.CoreV1(_stores.Values.Select(s => s.Kind)), "application/json").ConfigureAwait(false);
+                await WriteJsonAsync(ctx, 200, OpenApi.GroupVersion("v1", _stores["v1"].Values.Select(s => s.Kind)), "application/json").ConfigureAwait(false);
+                return;
+            case "openapi" when seg.Length == 5 && seg[1] == "v3" && seg[2] == "apis" && _stores.TryGetValue(seg[3] + "/" + seg[4], out Dictionary<string, RegistryStore>? groupStores):
+                await WriteJsonAsync(ctx, 200, OpenApi.GroupVersion(seg[3] + "/" + seg[4], groupStores.Values.Select(s => s.Kind)), "application/json").ConfigureAwait(false);
                 return;
             case "api" when seg.Length >= 3 && seg[1] == "v1":
-                await ResourceAsync(ctx, seg[2..]).ConfigureAwait(false);
+                await ResourceAsync(ctx, _stores["v1"], seg[2..]).ConfigureAwait(false);
                 return;
             default:
                 throw ApiError.NotFoundPath();
@@ -141,7 +203,7 @@ internal sealed class ApiHandler
     }
 
     /// <summary>Routes what follows /api/v1: [watch/] [namespaces/NS/] RESOURCE [/NAME [/status]].</summary>
-    private async Task ResourceAsync(HttpContext ctx, string[] seg)
+    private async Task ResourceAsync(HttpContext ctx, Dictionary<string, RegistryStore> stores, string[] seg)
     {
         bool legacyWatch = false;
         if (seg[0] == "watch")
@@ -155,7 +217,7 @@ internal sealed class ApiHandler
             ns = seg[1];
             seg = seg[2..];
         }
-        if (seg.Length == 0 || !_stores.TryGetValue(seg[0], out RegistryStore? store) || seg.Length > 3 || (seg.Length == 3 && seg[2] != "status"))
+        if (seg.Length == 0 || !stores.TryGetValue(seg[0], out RegistryStore? store) || seg.Length > 3 || (seg.Length == 3 && (seg[2] != "status" || !store.Kind.HasStatus)))
         {
             throw ApiError.NotFoundPath();
         }
@@ -192,12 +254,18 @@ internal sealed class ApiHandler
                     throw ApiError.MethodNotAllowed();
             }
         }
-        if (legacyWatch)
-        {
-            throw ApiError.NotFoundPath();
-        }
         string name = seg[1];
         bool status = seg.Length == 3;
+        if (legacyWatch || (method == "GET" && !status && Bool(q, "watch")))
+        {
+            // A watch of one object: kube-apiserver turns the name into a metadata.name field selector.
+            if (status || method != "GET")
+            {
+                throw ApiError.NotFoundPath();
+            }
+            await WatchAsync(ctx, store, ns, ct, name).ConfigureAwait(false);
+            return;
+        }
         switch (method)
         {
             case "GET":
@@ -303,7 +371,7 @@ internal sealed class ApiHandler
 
     private static string IncludeObject(HttpContext ctx) => ctx.Request.Query["includeObject"].FirstOrDefault() ?? "Metadata";
 
-    private static ListOptions ListOptionsOf(HttpContext ctx, ResourceKind kind)
+    private static ListOptions ListOptionsOf(HttpContext ctx, ResourceKind kind, string? name = null)
     {
         IQueryCollection q = ctx.Request.Query;
         long limit = 0;
@@ -313,7 +381,7 @@ internal sealed class ApiHandler
         }
         return new ListOptions(
             LabelSelector.Parse(q["labelSelector"].FirstOrDefault()),
-            FieldSelector.Parse(q["fieldSelector"].FirstOrDefault(), kind),
+            FieldSelector.Parse(name is null ? q["fieldSelector"].FirstOrDefault() : string.Join(',', new[] { q["fieldSelector"].FirstOrDefault(), "metadata.name=" + name }.Where(f => !string.IsNullOrEmpty(f))), kind),
             limit,
             q["continue"].FirstOrDefault(),
             q["resourceVersion"].FirstOrDefault(),
@@ -337,11 +405,11 @@ internal sealed class ApiHandler
     }
 
     /// <summary>A watch: a chunked stream of newline-delimited {"type","object"} events, each flushed as it happens.</summary>
-    private async Task WatchAsync(HttpContext ctx, RegistryStore store, string ns, CancellationToken ct)
+    private async Task WatchAsync(HttpContext ctx, RegistryStore store, string ns, CancellationToken ct, string? name = null)
     {
         IQueryCollection q = ctx.Request.Query;
         Negotiated n = Negotiated.FromAccept(ctx.Request.Headers.Accept);
-        ListOptions selection = ListOptionsOf(ctx, store.Kind);
+        ListOptions selection = ListOptionsOf(ctx, store.Kind, name);
         TimeSpan timeout;
         if (q["timeoutSeconds"].FirstOrDefault() is { Length: > 0 } t)
         {
@@ -354,6 +422,10 @@ internal sealed class ApiHandler
             timeout = _options.MinRequestTimeout * (1 + Random.Shared.NextDouble());
         }
         bool sendInitial = Bool(q, "sendInitialEvents");
+        if (sendInitial && (selection.ResourceVersionMatch != "NotOlderThan" || !Bool(q, "allowWatchBookmarks")))
+        {
+            throw ApiError.Invalid("ListOptions", "", [FieldError.Forbidden("sendInitialEvents", "sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan and allowWatchBookmarks is true")]);
+        }
         WatchOptions options = new(selection, selection.ResourceVersion, Bool(q, "allowWatchBookmarks"), _options.WatchBookmarkInterval, sendInitial);
         RegistryStore.ParseResourceVersion(options.ResourceVersion);
 
@@ -382,7 +454,7 @@ internal sealed class ApiHandler
                     obj = Tables.PartialObjectMetadata(obj, n.MetaVersion);
                 }
                 JsonObject ev = new() { ["type"] = e.Type, ["object"] = obj };
-                byte[] bytes = Encoding.UTF8.GetBytes(ev.ToJsonString());
+                byte[] bytes = Encoding.UTF8.GetBytes(ev.ToJsonString(Json.Options));
                 await ctx.Response.Body.WriteAsync(bytes, token).ConfigureAwait(false);
                 await ctx.Response.Body.WriteAsync(s_newline, token).ConfigureAwait(false);
                 await ctx.Response.Body.FlushAsync(token).ConfigureAwait(false);

@@ -18,14 +18,29 @@ internal static class Discovery
         ["serverAddressByClientCIDRs"] = new JsonArray(new JsonObject { ["clientCIDR"] = "0.0.0.0/0", ["serverAddress"] = serverAddress }),
     };
 
-    public static JsonObject ApiGroupList() => new()
+    public static JsonObject ApiGroupList(IEnumerable<string> groups) => new()
     {
         ["kind"] = "APIGroupList",
         ["apiVersion"] = "v1",
-        ["groups"] = new JsonArray(),
+        ["groups"] = new JsonArray([.. groups.Select(g => (JsonNode)ApiGroupBody(g))]),
     };
 
-    public static JsonObject ResourceList(IEnumerable<ResourceKind> kinds)
+    public static JsonObject ApiGroup(string group)
+    {
+        JsonObject g = ApiGroupBody(group);
+        g["kind"] = "APIGroup";
+        g["apiVersion"] = "v1";
+        return g;
+    }
+
+    private static JsonObject ApiGroupBody(string group) => new()
+    {
+        ["name"] = group,
+        ["versions"] = new JsonArray(new JsonObject { ["groupVersion"] = group + "/v1", ["version"] = "v1" }),
+        ["preferredVersion"] = new JsonObject { ["groupVersion"] = group + "/v1", ["version"] = "v1" },
+    };
+
+    public static JsonObject ResourceList(string groupVersion, IEnumerable<ResourceKind> kinds)
     {
         JsonArray resources = [];
         foreach (ResourceKind k in kinds)
@@ -44,6 +59,10 @@ internal static class Discovery
                 main["categories"] = new JsonArray("all");
             }
             resources.Add((JsonNode)main);
+            if (!k.HasStatus)
+            {
+                continue;
+            }
             resources.Add((JsonNode)new JsonObject
             {
                 ["name"] = k.Resource + "/status",
@@ -56,7 +75,7 @@ internal static class Discovery
         return new JsonObject
         {
             ["kind"] = "APIResourceList",
-            ["groupVersion"] = "v1",
+            ["groupVersion"] = groupVersion,
             ["resources"] = resources,
         };
     }

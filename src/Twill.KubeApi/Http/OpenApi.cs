@@ -13,20 +13,26 @@ internal static class OpenApi
 {
     public const string Hash = "TWILL0000000000000000000000000000000000000000000000000000000000001";
 
-    public static JsonObject Root() => new()
-    {
-        ["paths"] = new JsonObject
-        {
-            ["api/v1"] = new JsonObject { ["serverRelativeURL"] = "/openapi/v3/api/v1?hash=" + Hash },
-        },
-    };
+    /// <summary>The URL path of a group-version: "api/v1" or "apis/&lt;group&gt;/&lt;version&gt;".</summary>
+    public static string PathOf(string groupVersion) => groupVersion == "v1" ? "api/v1" : "apis/" + groupVersion;
 
-    public static JsonObject CoreV1(IEnumerable<ResourceKind> kinds)
+    public static JsonObject Root(IEnumerable<string> groupVersions)
     {
         JsonObject paths = [];
+        foreach (string gv in groupVersions)
+        {
+            paths[PathOf(gv)] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/{PathOf(gv)}?hash=" + Hash };
+        }
+        return new JsonObject { ["paths"] = paths };
+    }
+
+    public static JsonObject GroupVersion(string groupVersion, IEnumerable<ResourceKind> kinds)
+    {
+        JsonObject paths = [];
+        string prefix = "/" + PathOf(groupVersion);
         foreach (ResourceKind k in kinds)
         {
-            string collection = k.Namespaced ? $"/api/v1/namespaces/{{namespace}}/{k.Resource}" : $"/api/v1/{k.Resource}";
+            string collection = k.Namespaced ? $"{prefix}/namespaces/{{namespace}}/{k.Resource}" : $"{prefix}/{k.Resource}";
             paths[collection] = new JsonObject
             {
                 ["get"] = Operation(k, "list", []),
@@ -39,6 +45,10 @@ internal static class OpenApi
                 ["patch"] = Operation(k, "patch", ["dryRun", "fieldManager", "fieldValidation", "force"]),
                 ["delete"] = Operation(k, "delete", ["dryRun", "gracePeriodSeconds", "propagationPolicy"]),
             };
+            if (!k.HasStatus)
+            {
+                continue;
+            }
             paths[collection + "/{name}/status"] = new JsonObject
             {
                 ["get"] = Operation(k, "get", []),
@@ -72,7 +82,7 @@ internal static class OpenApi
             ["parameters"] = parameters,
             ["responses"] = new JsonObject { ["200"] = new JsonObject { ["description"] = "OK" } },
             ["x-kubernetes-action"] = action,
-            ["x-kubernetes-group-version-kind"] = new JsonObject { ["group"] = "", ["version"] = "v1", ["kind"] = k.Kind },
+            ["x-kubernetes-group-version-kind"] = new JsonObject { ["group"] = k.Group, ["version"] = k.Version, ["kind"] = k.Kind },
         };
     }
 }

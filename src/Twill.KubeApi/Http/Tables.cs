@@ -31,7 +31,7 @@ internal static class Tables
                     break;
                 case "Object":
                     obj["kind"] = kind.Kind;
-                    obj["apiVersion"] = "v1";
+                    obj["apiVersion"] = kind.ApiVersion;
                     row["object"] = obj.DeepClone();
                     break;
                 default:

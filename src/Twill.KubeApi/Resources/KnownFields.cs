@@ -28,7 +28,7 @@ internal static class KnownFields
     public static List<string> Unknown(ResourceKind kind, JsonObject obj)
     {
         List<string> unknown = [];
-        Check(obj, s_top, "", unknown);
+        Check(obj, [.. s_top, .. kind.ExtraTopLevelFields], "", unknown);
         if (obj["metadata"] is JsonObject meta)
         {
             Check(meta, s_meta, "metadata.", unknown);

@@ -8,6 +8,17 @@ namespace Twill.KubeApi.Resources;
 /// </summary>
 internal abstract class ResourceKind
 {
+    /// <summary>The API group: "" for the core group (served under /api), else under /apis/&lt;group&gt;.</summary>
+    public virtual string Group => "";
+
+    public virtual string Version => "v1";
+
+    /// <summary>apiVersion of the objects: "v1" or "&lt;group&gt;/&lt;version&gt;".</summary>
+    public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+
+    /// <summary>Whether the resource has a status subresource (and its main resource ignores status).</summary>
+    public virtual bool HasStatus => true;
+
     /// <summary>The plural resource name in URLs and Status details ("nodes").</summary>
     public abstract string Resource { get; }
 
@@ -24,6 +35,9 @@ internal abstract class ResourceKind
 
     public abstract IReadOnlyList<string> ShortNames { get; }
 
+    /// <summary>Top-level fields besides apiVersion, kind, metadata, spec and status (a ConfigMap's data, a Role's rules).</summary>
+    public virtual IReadOnlyList<string> ExtraTopLevelFields => [];
+
     /// <summary>Fields a field selector may name besides metadata.name (and metadata.namespace when namespaced).</summary>
     public abstract IReadOnlyList<string> SelectableFields { get; }
 
@@ -38,6 +52,10 @@ internal abstract class ResourceKind
     /// <summary>PrepareForUpdate of the main resource: the status is kept from the stored object.</summary>
     public virtual void PrepareForUpdate(JsonObject updated, JsonObject old)
     {
+        if (!HasStatus)
+        {
+            return;
+        }
         if (old["status"] is JsonNode status)
         {
             updated["status"] = status.DeepClone();

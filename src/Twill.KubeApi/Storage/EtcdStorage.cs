@@ -1,3 +1,5 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Etcdserverpb;
 using Google.Protobuf;
 using Grpc.Core;
@@ -17,7 +19,7 @@ internal sealed class EtcdStorage : IDisposable
     private readonly Watch.WatchClient[] _watch;
     private int _current;
 
-    public EtcdStorage(IReadOnlyList<string> urls)
+    public EtcdStorage(IReadOnlyList<string> urls, X509Certificate2? ca = null, X509Certificate2? clientCertificate = null)
     {
         if (urls.Count == 0)
         {
@@ -26,14 +28,7 @@ internal sealed class EtcdStorage : IDisposable
         Urls = urls;
         _channels = [.. urls.Select(u => GrpcChannel.ForAddress(u, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectTimeout = TimeSpan.FromSeconds(3),
-                KeepAlivePingDelay = TimeSpan.FromSeconds(10),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
-                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
-                EnableMultipleHttp2Connections = true,
-            },
+            HttpHandler = Handler(ca, clientCertificate),
             DisposeHttpClient = true,
             MaxReceiveMessageSize = 512 * 1024 * 1024,
         }))];
@@ -42,6 +37,40 @@ internal sealed class EtcdStorage : IDisposable
     }
 
     public IReadOnlyList<string> Urls { get; }
+
+    private static SocketsHttpHandler Handler(X509Certificate2? ca, X509Certificate2? clientCertificate)
+    {
+        SocketsHttpHandler handler = new()
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(3),
+            // Pings find a member that vanished without closing the connection, so a watch does not hang on it.
+            KeepAlivePingDelay = TimeSpan.FromSeconds(10),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+            EnableMultipleHttp2Connections = true,
+        };
+        if (clientCertificate is not null)
+        {
+            handler.SslOptions.ClientCertificates = [clientCertificate];
+        }
+        if (ca is not null)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
+                {
+                    return false;
+                }
+                using X509Chain chain = new();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                using X509Certificate2 server = new(certificate);
+                return chain.Build(server);
+            };
+        }
+        return handler;
+    }
 
     public static ByteString Bytes(string s) => ByteString.CopyFromUtf8(s);
 

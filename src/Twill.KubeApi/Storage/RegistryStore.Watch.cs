@@ -31,7 +31,8 @@ internal sealed partial class RegistryStore
             JsonObject list;
             try
             {
-                list = await ListAsync(ns, options.Selection with { Limit = 0, Continue = null, ResourceVersion = after == 0 ? null : options.ResourceVersion, ResourceVersionMatch = after == 0 ? null : "Exact" }, cancellationToken).ConfigureAwait(false);
+                // The current state: sendInitialEvents goes with resourceVersionMatch=NotOlderThan, which the latest satisfies.
+                list = await ListAsync(ns, options.Selection with { Limit = 0, Continue = null, ResourceVersion = null, ResourceVersionMatch = null }, cancellationToken).ConfigureAwait(false);
             }
             catch (ApiError e) when (e.Code == 410)
             {
@@ -41,7 +42,7 @@ internal sealed partial class RegistryStore
             after = ParseResourceVersion(Meta.Str((JsonObject)list["metadata"]!, "resourceVersion"));
             foreach (JsonObject item in ((JsonArray)list["items"]!).OfType<JsonObject>())
             {
-                item["apiVersion"] = "v1";
+                item["apiVersion"] = Kind.ApiVersion;
                 item["kind"] = Kind.Kind;
                 await emit(new WatchEvent("ADDED", (JsonObject)item.DeepClone()), cancellationToken).ConfigureAwait(false);
             }
@@ -195,7 +196,7 @@ internal sealed partial class RegistryStore
         JsonObject obj = new()
         {
             ["kind"] = Kind.Kind,
-            ["apiVersion"] = "v1",
+            ["apiVersion"] = Kind.ApiVersion,
             ["metadata"] = new JsonObject { ["creationTimestamp"] = null },
         };
         Meta.SetResourceVersion(obj, revision);

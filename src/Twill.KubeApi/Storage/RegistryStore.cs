@@ -157,7 +157,7 @@ internal sealed partial class RegistryStore(EtcdStorage etcd, string prefix, Res
         return new JsonObject
         {
             ["kind"] = Kind.ListKind,
-            ["apiVersion"] = "v1",
+            ["apiVersion"] = Kind.ApiVersion,
             ["metadata"] = listMeta,
             ["items"] = items,
         };
@@ -371,7 +371,7 @@ internal sealed partial class RegistryStore(EtcdStorage etcd, string prefix, Res
             bool protobuf = value.Length >= 4 && value.Span[..4].SequenceEqual("k8s\0"u8);
             throw ApiError.Internal($"object at {key.ToStringUtf8()} is not JSON{(protobuf ? " (it is kube-apiserver's protobuf encoding; this stand-in stores JSON)" : "")}: {e.Message}");
         }
-        obj["apiVersion"] = "v1";
+        obj["apiVersion"] = Kind.ApiVersion;
         obj["kind"] = Kind.Kind;
         Meta.SetResourceVersion(obj, revision);
         return obj;
@@ -380,7 +380,7 @@ internal sealed partial class RegistryStore(EtcdStorage etcd, string prefix, Res
     /// <summary>The stored form: TypeMeta first, no resourceVersion (PrepareObjectForStorage), no selfLink.</summary>
     private ByteString Encode(JsonObject obj)
     {
-        JsonObject stored = new() { ["kind"] = Kind.Kind, ["apiVersion"] = "v1" };
+        JsonObject stored = new() { ["kind"] = Kind.Kind, ["apiVersion"] = Kind.ApiVersion };
         foreach ((string k, JsonNode? v) in obj)
         {
             if (k is "kind" or "apiVersion")
@@ -397,15 +397,15 @@ internal sealed partial class RegistryStore(EtcdStorage etcd, string prefix, Res
             }
             stored[k] = v?.DeepClone();
         }
-        return ByteString.CopyFromUtf8(stored.ToJsonString());
+        return ByteString.CopyFromUtf8(stored.ToJsonString(Json.Options));
     }
 
     private void CheckTypeMeta(JsonObject obj)
     {
         string? apiVersion = Meta.Str(obj, "apiVersion");
-        if (apiVersion is { Length: > 0 } && apiVersion != "v1")
+        if (apiVersion is { Length: > 0 } && apiVersion != Kind.ApiVersion)
         {
-            throw ApiError.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version (v1)");
+            throw ApiError.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version ({Kind.ApiVersion})");
         }
         string? kindName = Meta.Str(obj, "kind");
         if (kindName is { Length: > 0 } && kindName != Kind.Kind)
