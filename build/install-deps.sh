@@ -12,6 +12,7 @@ packages=(
   jq curl util-linux          # reference CNI benchmark plumbing; HTTP checks; nsenter
   clang zlib1g-dev            # Native AOT linker toolchain
   podman runc busybox-static  # a real CNI runtime drives the plugins (conformance Podman test)
+  frr                         # a real BGP top-of-rack router (zebra + bgpd run per test namespace, never as the service)
 )
 
 missing=()
