@@ -61,10 +61,11 @@ public sealed class NodeAgent
         }
         VtepMacClaim claim = new(_options.StateDir, settings, underlays, macs, _log);
 
+        LeaseSubnets? previous = AgentConfig.PreviousSubnets(_options, _log);
         LeaseManager manager = new(store, config, new LeaseManagerOptions
         {
             RenewMargin = _options.SubnetLeaseRenewMargin,
-            PreviousSubnets = AgentConfig.PreviousSubnets(_options, _log),
+            PreviousSubnets = previous,
             ReviseAttrs = claim.Revise,
         }, _log);
         Lease lease = await manager.AcquireAsync(claim.Attrs(), stop).ConfigureAwait(false);
@@ -75,6 +76,12 @@ public sealed class NodeAgent
             DualStack.OwnInput(peerLeases, lease, family), underlays.For(family)!, claim.Macs[family],
             new Reconciler(new RtnlKernelPort(rtnl, family)), l => peerLeases.Convert(l, family)))];
         ReconcileLoop loop = new(stacks, manager, new SubnetEnvPublisher(_options.SubnetFile, config, _options.IpMasq), _options.ResyncPeriod, _log, _metrics);
+
+        // The bgp backend announces this node's subnet to the ToR (the previous run's subnet.env
+        // means a restart: the R bit keeps the ToR's stale route until our End-of-RIB).
+        await using TorAnnouncer? tor = config.Backend is BgpBackendSection section
+            ? TorAnnouncer.Start(section, lease, underlays.PublicIP, underlays.PublicIPv6, previous is not null, _log)
+            : null;
 
         FirewallLoop? firewall = FirewallLoop.Start(_options, config, lease, _log);
         await using HealthServer? health = _options.HealthzPort > 0
@@ -125,6 +132,10 @@ public sealed class NodeAgent
             {
                 _log.LogDebug(e, "Loop ended with an error while stopping");
             }
+        }
+        if (tor is not null && stop.IsCancellationRequested)
+        {
+            await tor.StopAsync().ConfigureAwait(false);
         }
         _log.LogInformation("Stopped; the data path is left in place");
         return code;
