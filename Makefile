@@ -12,21 +12,27 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-.PHONY: help build cli cni deps test test-unit test-root lab bench clean
+.PHONY: help build cli cni kubeapi deps test test-unit test-root lab bench clean
 
 help:
-	@echo "make build      build out/bin/twill and the CNI plugins in out/cni/ (Native AOT)"
+	@echo "make build      build out/bin/twill, out/bin/twill-kube-apiserver and the CNI plugins in out/cni/ (Native AOT)"
 	@echo "make test       install test dependencies (apt), build, run every test"
 	@echo "make test-unit  run only the tests that need no root, no namespaces and no built binary"
 	@echo "make lab        build, start a 3-node lab with the seed's configuration, check it, tear it down"
 	@echo "make bench      run every benchmark bench/<name> (each an executable; QUICK=1 passes --quick)"
 
-build: cli cni
+build: cli cni kubeapi
 
 cli:
 	$(DOTNET) publish src/Twill.Cli -c $(CONFIG) -r $(RID) -o $(PUBLISH)/twill -p:DebugType=none --nologo -v q
 	@mkdir -p $(OUT)/bin
 	install -m 0755 $(PUBLISH)/twill/twill $(OUT)/bin/twill
+
+# The API server stand-in (nodes, pods on etcd) that the Kubernetes store's tests and the lab run.
+kubeapi:
+	$(DOTNET) publish src/Twill.KubeApi -c $(CONFIG) -r $(RID) -o $(PUBLISH)/kubeapi -p:DebugType=none --nologo -v q
+	@mkdir -p $(OUT)/bin
+	install -m 0755 $(PUBLISH)/kubeapi/twill-kube-apiserver $(OUT)/bin/twill-kube-apiserver
 
 # The CNI plugins are one multi-call binary installed under each CNI type name.
 cni:

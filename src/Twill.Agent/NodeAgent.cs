@@ -40,13 +40,22 @@ public sealed class NodeAgent
             return AgentCleanup.Run(_options, _log);
         }
         Readiness readiness = _metrics.Readiness;
-        await using ILeaseStore store = new ObservedLeaseStore(CreateStore(_options.LeaseStore, _log, readiness.WatchFailed), readiness);
+        ILeaseStore inner = CreateStore(_options.LeaseStore, _log, readiness.WatchFailed);
+        await using ILeaseStore store = new ObservedLeaseStore(inner, readiness);
+        // Kubernetes: the cluster assigns the subnet, and already knows this node (its published VtepMAC, node-public-ip).
+        IAssignedSubnetStore? assigned = inner as IAssignedSubnetStore;
+        AssignedNodeState? known = assigned is null ? null : await assigned.ReadOwnStateAsync(stop).ConfigureAwait(false);
+        AgentOptions options = known is null ? _options : _options with
+        {
+            PublicIP = known.PublicIP ?? _options.PublicIP,
+            PublicIPv6 = known.PublicIPv6 ?? _options.PublicIPv6,
+        };
         NetworkConfig config = await AgentConfig.LoadAsync(_options, store, _log, stop).ConfigureAwait(false);
         using RtnlConnection rtnl = RtnlConnection.Open();
         // Each enabled family (EnableIPv4 / EnableIPv6) gets its underlay address on one interface,
         // its own device and stable VtepMAC, and its part of the lease (Flannel's dual-stack layout).
         IReadOnlyList<AddressFamily> families = DualStack.Families(config);
-        UnderlayChoice underlays = UnderlaySelector.Select(rtnl, _options, config.EnableIPv4, config.EnableIPv6);
+        UnderlayChoice underlays = UnderlaySelector.Select(rtnl, options, config.EnableIPv4, config.EnableIPv6);
         BackendSettings settings = AgentConfig.ToSettings(config.Backend);
         Dictionary<AddressFamily, PhysicalAddress?> macs = [];
         foreach (AddressFamily family in families)
@@ -56,7 +65,7 @@ public sealed class NodeAgent
                 underlay.Name, underlay.Address, underlays.PublicFor(family), config.Backend.Type, DualStack.Name(family));
             string device = settings.DeviceNameFor(family);
             macs[family] = settings.Kind == BackendKind.Vxlan
-                ? VtepMacState.LoadOrCreate(_options.StateDir, device, rtnl.TryGetLink(device)?.Mac)
+                ? VtepMacState.LoadOrCreate(_options.StateDir, device, rtnl.TryGetLink(device)?.Mac ?? PublishedMac(known, family))
                 : null;
         }
         VtepMacClaim claim = new(_options.StateDir, settings, underlays, macs, _log);
@@ -67,6 +76,7 @@ public sealed class NodeAgent
             RenewMargin = _options.SubnetLeaseRenewMargin,
             PreviousSubnets = previous,
             ReviseAttrs = claim.Revise,
+            AssignedSubnets = assigned,
         }, _log);
         Lease lease = await manager.AcquireAsync(claim.Attrs(), stop).ConfigureAwait(false);
         // One stack per address family: flannel.<VNI> / flannel-v6.<VNI> (or host-gw routes of that
@@ -101,6 +111,7 @@ public sealed class NodeAgent
             loop.RunAsync(ct),
             // Without a firewall there is no loop, but a completed task here would look like a loop that died.
             firewall is null ? Task.Delay(Timeout.Infinite, ct) : firewall.RunAsync(ct),
+            assigned is null ? Task.Delay(Timeout.Infinite, ct) : ReportReadyAsync(assigned, loop.DataPathReady, ct),
         ];
         Task first = await Task.WhenAny(loops).ConfigureAwait(false);
         int code = 0;
@@ -141,11 +152,38 @@ public sealed class NodeAgent
         return code;
     }
 
+    /// <summary>The MAC this node published before (Kubernetes: its backend-data), so a wiped state directory keeps the peers' FDB entries valid.</summary>
+    private static PhysicalAddress? PublishedMac(AssignedNodeState? known, AddressFamily family) =>
+        family == AddressFamily.InterNetworkV6 ? known?.VtepMacV6 : known?.VtepMac;
+
+    /// <summary>Once the data path is ready, tells the cluster (NetworkUnavailable=False), retrying until it is told; then idles.</summary>
+    private async Task ReportReadyAsync(IAssignedSubnetStore assigned, Task ready, CancellationToken ct)
+    {
+        await ready.WaitAsync(ct).ConfigureAwait(false);
+        TimeSpan retry = TimeSpan.FromSeconds(1);
+        while (true)
+        {
+            try
+            {
+                await assigned.MarkNetworkAvailableAsync(ct).ConfigureAwait(false);
+                _log.LogInformation("Told the cluster this node's network is available");
+                break;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _log.LogWarning("Setting NetworkUnavailable=False failed ({Error}); retrying in {Retry}", e.Message, retry);
+                await Task.Delay(retry, ct).ConfigureAwait(false);
+                retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            }
+        }
+        await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+    }
+
     /// <summary>The store the options name (the factory every command shares); a watch break goes to the log, or an outage would pass unseen.</summary>
     internal static ILeaseStore CreateStore(LeaseStoreOptions options, ILogger log, Action<string>? watchProblem = null) =>
         LeaseStoreKinds.Create(options, LeaseStoreUse.Run, problem =>
         {
             log.LogWarning("Lease watch: {Problem}", problem);
             watchProblem?.Invoke(problem);
-        });
+        }, warning => log.LogWarning("{Warning}", warning));
 }

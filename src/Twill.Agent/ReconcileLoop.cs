@@ -26,6 +26,7 @@ internal sealed class ReconcileLoop
     private readonly Channel<byte> _wake = Channel.CreateBounded<byte>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private volatile bool _haveSnapshot;
     private long _lastLoopTicks = Stopwatch.GetTimestamp();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ReconcileLoop(IReadOnlyList<DataPathStack> stacks, LeaseManager manager, SubnetEnvPublisher subnetEnv, TimeSpan resyncPeriod, ILogger log, AgentMetrics metrics)
     {
@@ -37,6 +38,9 @@ internal sealed class ReconcileLoop
         _metrics = metrics;
         _reporter = new PassReporter(log, metrics);
     }
+
+    /// <summary>Completes when the data path is first ready (subnet.env written): what the cluster is then told (Kubernetes: NetworkUnavailable=False).</summary>
+    public Task DataPathReady => _ready.Task;
 
     /// <summary>For /healthz: the loop went round recently (a stuck loop is a dead agent).</summary>
     public bool Alive() => Stopwatch.GetElapsedTime(Volatile.Read(ref _lastLoopTicks)) < (_resyncPeriod * 3) + TimeSpan.FromSeconds(30);
@@ -86,6 +90,7 @@ internal sealed class ReconcileLoop
                 {
                     _log.LogInformation("Data path ready: {Peers} peers, {Objects} kernel objects; wrote {SubnetFile}",
                         passes.Max(p => p.Plan.PeerCount), passes.Sum(p => p.Plan.ObjectCount), _subnetEnv.Path);
+                    _ready.TrySetResult();
                 }
                 if (converged)
                 {

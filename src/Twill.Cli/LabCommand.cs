@@ -45,8 +45,8 @@ internal static class LabCommand
         backend.AcceptOnlyFromAmong("vxlan", "host-gw");
         Option<string> underlay = new("--underlay") { Description = "l2: one switch; l3: two segments joined by a router.", DefaultValueFactory = _ => "l2" };
         underlay.AcceptOnlyFromAmong("l2", "l3");
-        Option<string> store = new("--store") { Description = "file (embedded) or etcd (a real etcd in a control-plane namespace).", DefaultValueFactory = _ => "file" };
-        store.AcceptOnlyFromAmong("file", "etcd");
+        Option<string> store = new("--store") { Description = "file (embedded), etcd (a real etcd in a control-plane namespace) or kube (--kube-subnet-mgr against the API server stand-in there).", DefaultValueFactory = _ => "file" };
+        store.AcceptOnlyFromAmong("file", "etcd", "kube");
         Option<int> pods = new("--pods-per-node") { Description = "Pods on each node.", DefaultValueFactory = _ => 2 };
         Option<FileInfo?> netConf = new("--net-conf") { Description = "net-conf.json to use (default: the seed's)." };
         Option<FileInfo?> cniConf = new("--cni-conf") { Description = "CNI conflist to use (default: the seed's vxlan0)." };
@@ -72,7 +72,7 @@ internal static class LabCommand
                     Nodes = parse.GetValue(nodes),
                     Backend = parse.GetValue(backend) switch { "host-gw" => LabBackend.HostGw, "vxlan" => LabBackend.Vxlan, _ => null },
                     Underlay = parse.GetValue(underlay) == "l3" ? LabUnderlay.L3 : LabUnderlay.L2,
-                    Store = parse.GetValue(store) == "etcd" ? LabStore.Etcd : LabStore.File,
+                    Store = TopologyPlanner.ParseStore(parse.GetValue(store)),
                     PodsPerNode = parse.GetValue(pods),
                     NetConf = nc is null ? null : ReadFile(nc, "--net-conf"),
                     NetConfSource = nc?.FullName ?? "net-conf.json",
@@ -156,7 +156,7 @@ internal static class LabCommand
                 nodes.Select(n => new[] { n.Node, n.Address, n.Subnet, n.Agent, n.Health, n.Kernel }));
             console.Table(["pod", "node", "address", "hostPort"],
                 state.Pods.Select(p => new[] { p.Name, p.Node, p.Address ?? "-", $"{p.HostPort} → {p.ContainerPort}" }));
-            foreach (LabProcess p in state.Processes.Where(p => p.Role is "etcd" or "responder"))
+            foreach (LabProcess p in state.Processes.Where(p => p.Role is "etcd" or "kube-apiserver" or "responder"))
             {
                 console.Note($"{p.Role}: PID {p.Pid} {(LabProcesses.IsAlive(p) ? "running" : "exited")}, log {p.Log}");
             }

@@ -17,7 +17,7 @@ internal static class Program
         root.Subcommands.Add(LabCommand.Create());
         root.Subcommands.Add(TorCommand.Create());
         root.Subcommands.Add(Planned("doctor", "Check this node for what the pod network needs (kernel modules, sysctls, subnet.env, leases).", null));
-        root.Subcommands.Add(Planned("manifest", "Print Kubernetes manifests to install Twill (DaemonSet, RBAC, ConfigMap with net-conf.json).", null));
+        root.Subcommands.Add(ManifestCommand.Create());
 
         HelpOption help = root.Options.OfType<HelpOption>().Single();
         help.Action = new AgentFlagsHelpAction((HelpAction)help.Action!, agent);

@@ -32,12 +32,21 @@ public static class AgentLaunch
         {
             args.AddRange(["--etcd-endpoints", EtcdEndpoint(topology)]);
         }
+        else if (topology.Store == LabStore.Kube)
+        {
+            // As kube-flannel.yml's DaemonSet: the node comes from NODE_NAME (Environment).
+            args.AddRange(["--kube-subnet-mgr", "--kubeconfig-file", paths.NodeKubeconfig(node.Name)]);
+        }
         else
         {
             args.AddRange(["--store", "file", "--store-dir", paths.StoreDir]);
         }
         return args;
     }
+
+    /// <summary>The agent's environment: NODE_NAME for the Kubernetes store (the DaemonSet's downward API).</summary>
+    public static IReadOnlyDictionary<string, string>? Environment(LabTopology topology, LabNode node) =>
+        topology.Store == LabStore.Kube ? new Dictionary<string, string> { ["NODE_NAME"] = node.Name } : null;
 
     /// <summary>etcd for <c>--store etcd</c>, inside the control-plane namespace, data in the state dir.</summary>
     public static IReadOnlyList<string> EtcdArguments(LabTopology topology, LabPaths paths)

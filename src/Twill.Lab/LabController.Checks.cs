@@ -18,9 +18,13 @@ public sealed partial class LabController
         {
             problems.Add("nsenter not found on PATH (Debian package util-linux)");
         }
-        if (topology.Store == LabStore.Etcd && FindOnPath("etcd") is null)
+        if (topology.Store == LabStore.Kube)
         {
-            problems.Add("--store etcd needs the etcd binary on PATH (Debian package etcd-server)");
+            problems.AddRange(KubePreflight());
+        }
+        if (topology.Store is LabStore.Etcd or LabStore.Kube && FindOnPath("etcd") is null)
+        {
+            problems.Add($"--store {TopologyPlanner.Format(topology.Store)} needs the etcd binary on PATH (Debian package etcd-server)");
         }
         if (!File.Exists(TwillPath))
         {

@@ -99,7 +99,7 @@ public sealed partial class LabController
                 NetConf = File.Exists(paths.NetConf) ? File.ReadAllText(paths.NetConf) : null,
                 CniConf = File.ReadAllText(paths.CniConf),
                 Underlay = state.Underlay == "l3" ? LabUnderlay.L3 : LabUnderlay.L2,
-                Store = state.Store == "etcd" ? LabStore.Etcd : LabStore.File,
+                Store = TopologyPlanner.ParseStore(state.Store),
                 PodsPerNode = Math.Max(1, pods.GroupBy(p => p.Node).Max(g => g.Count())),
             };
             LabTopology topology = TopologyPlanner.Plan(options);

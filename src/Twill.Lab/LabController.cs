@@ -105,15 +105,19 @@ public sealed partial class LabController
                 : "underlay l2: one switch, 192.0.2.0/24",
             () => LabNetwork.BuildUnderlay(topology)),
         new("nodes", null, () => RecordNodes(topology, paths, journal)),
-        topology.Store == LabStore.Etcd
-            ? new("store", $"etcd on {topology.ControlPlane!.Address}", () => StartEtcd(topology, paths, journal))
-            : new("store", null, () => Directory.CreateDirectory(paths.StoreDir)),
+        topology.Store switch
+        {
+            LabStore.Etcd => new("store", $"etcd on {topology.ControlPlane!.Address}", () => StartEtcd(topology, paths, journal)),
+            LabStore.Kube => new("store", $"kube: API server stand-in on etcd at {KubeControlPlane.ServerUrl(topology)}, {topology.Nodes.Count} nodes registered with podCIDRs; admin kubeconfig {paths.Kubeconfig}",
+                () => StartKube(topology, paths, journal)),
+            _ => new("store", null, () => Directory.CreateDirectory(paths.StoreDir)),
+        },
         new("agents", $"{topology.Nodes.Count} agents ({TopologyPlanner.Format(topology.Backend)}), each node's subnet.env written", () =>
         {
             foreach (LabNode node in topology.Nodes)
             {
                 Start(journal, "agent " + node.Name, node.Namespace,
-                    AgentLaunch.Arguments(TwillPath, topology, node, paths), paths.AgentLog(node.Name));
+                    AgentLaunch.Arguments(TwillPath, topology, node, paths), paths.AgentLog(node.Name), AgentLaunch.Environment(topology, node));
             }
             WaitForSubnets(topology, paths, journal);
         }),
@@ -197,11 +201,12 @@ public sealed partial class LabController
     /// start time: a crash in between leaves an entry <c>down</c> passes over, and the process
     /// itself is found by the lab namespace it runs in.
     /// </summary>
-    private static LabProcess Start(LabJournal journal, string role, string? netns, IReadOnlyList<string> command, string log)
+    private static LabProcess Start(LabJournal journal, string role, string? netns, IReadOnlyList<string> command, string log,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         LabProcess entry = new() { Role = role, Namespace = netns, Log = log };
         journal.Record(s => s.Processes.Add(entry));
-        LabProcess started = LabProcesses.StartBackground(role, netns, command, log);
+        LabProcess started = LabProcesses.StartBackground(role, netns, command, log, environment);
         journal.Record(_ =>
         {
             entry.Pid = started.Pid;
@@ -260,6 +265,27 @@ public sealed partial class LabController
 
     private static void StartEtcd(LabTopology topology, LabPaths paths, LabJournal journal)
     {
+        StartBareEtcd(topology, paths, journal);
+        using NetNs ns = NetNs.Open(topology.ControlPlane!.Namespace);
+        // Flannel (and an agent on etcd) reads the network configuration from <prefix>/config.
+        new EtcdGateway(ns, new Uri(AgentLaunch.EtcdEndpoint(topology))).Put("/coreos.com/network/config", topology.NetConf);
+    }
+
+    /// <summary>--store kube: etcd, the stand-in on it, then the cluster's Nodes (the kubelet's and the node IPAM's part).</summary>
+    private void StartKube(LabTopology topology, LabPaths paths, LabJournal journal)
+    {
+        KubeControlPlane.WriteCredentials(TwillPath, topology, paths);
+        StartBareEtcd(topology, paths, journal);
+        LabProcess api = Start(journal, "kube-apiserver", topology.ControlPlane!.Namespace,
+            KubeControlPlane.ApiServerArguments(TwillPath, topology, paths), paths.KubeApiServerLog);
+        WaitFor(() => KubeControlPlane.IsReady(topology, paths), TimeSpan.FromSeconds(30),
+            () => LabProcesses.IsAlive(api) ? null : $"twill-kube-apiserver exited: {Tail(paths.KubeApiServerLog)}",
+            $"the API server stand-in did not answer kubectl within 30 s: {Tail(paths.KubeApiServerLog)}");
+        KubeControlPlane.RegisterNodes(topology, paths);
+    }
+
+    private static void StartBareEtcd(LabTopology topology, LabPaths paths, LabJournal journal)
+    {
         LabHost cp = topology.ControlPlane!;
         LabProcess etcd = Start(journal, "etcd", cp.Namespace, AgentLaunch.EtcdArguments(topology, paths), paths.EtcdLog);
         using NetNs ns = NetNs.Open(cp.Namespace);
@@ -267,7 +293,5 @@ public sealed partial class LabController
         WaitFor(() => gateway.IsHealthy(), TimeSpan.FromSeconds(20),
             () => LabProcesses.IsAlive(etcd) ? null : $"etcd exited: {Tail(paths.EtcdLog)}",
             $"etcd did not become healthy within 20 s: {Tail(paths.EtcdLog)}");
-        // Flannel (and an agent on etcd) reads the network configuration from <prefix>/config.
-        gateway.Put("/coreos.com/network/config", topology.NetConf);
     }
 }

@@ -28,6 +28,9 @@ public enum LabStore
 
     /// <summary>A real etcd running in a control-plane namespace of the lab.</summary>
     Etcd,
+
+    /// <summary>Kubernetes (<c>--kube-subnet-mgr</c>): the API server stand-in on etcd in the control-plane namespace.</summary>
+    Kube,
 }
 
 /// <summary>What the user asked for with <c>twill lab up</c>; <see cref="TopologyPlanner"/> turns it into a plan.</summary>

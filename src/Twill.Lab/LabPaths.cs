@@ -28,6 +28,19 @@ public sealed class LabPaths
 
     public string EtcdLog => Path.Combine(Root, "etcd.log");
 
+    /// <summary>The admin kubeconfig of a <c>--store kube</c> lab (docs/lab.md).</summary>
+    public string Kubeconfig => Path.Combine(Root, "kubeconfig");
+
+    /// <summary>The stand-in's CA and serving certificate (twill-kube-apiserver gen-certs).</summary>
+    public string KubePki => Path.Combine(Root, "kube", "pki");
+
+    public string KubeTokens => Path.Combine(Root, "kube", "tokens.csv");
+
+    public string KubeApiServerLog => Path.Combine(Root, "kube-apiserver.log");
+
+    /// <summary>The kubeconfig a node's agent uses (its own token).</summary>
+    public string NodeKubeconfig(string node) => Path.Combine(NodeDir(node), "kubeconfig");
+
     public string ResponderLog => Path.Combine(Root, "responder.log");
 
     public string NodeDir(string node) => Path.Combine(Root, node);

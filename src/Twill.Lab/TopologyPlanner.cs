@@ -91,7 +91,7 @@ public static class TopologyPlanner
         }
 
         LabHost? controlPlane = null;
-        if (options.Store == LabStore.Etcd)
+        if (options.Store is LabStore.Etcd or LabStore.Kube)
         {
             controlPlane = new LabHost("cp", ns("cp"), [new HostInterface(NodeInterface, "cp", a, Host(SegmentA, 2))])
             {
@@ -224,7 +224,19 @@ public static class TopologyPlanner
 
     public static string Format(LabUnderlay underlay) => underlay == LabUnderlay.L3 ? "l3" : "l2";
 
-    public static string Format(LabStore store) => store == LabStore.Etcd ? "etcd" : "file";
+    public static string Format(LabStore store) => store switch
+    {
+        LabStore.Etcd => "etcd",
+        LabStore.Kube => "kube",
+        _ => "file",
+    };
+
+    public static LabStore ParseStore(string? store) => store switch
+    {
+        "etcd" => LabStore.Etcd,
+        "kube" => LabStore.Kube,
+        _ => LabStore.File,
+    };
 
     private static IPAddress Host(IPNetwork prefix, int host)
     {

@@ -34,6 +34,13 @@ public sealed record LeaseManagerOptions
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>
+    /// The store's subnet assignment when the cluster assigns subnets (Kubernetes). Needed only when the
+    /// store is wrapped (a decorator hides the store's own <see cref="IAssignedSubnetStore"/>); by default
+    /// the store itself is asked.
+    /// </summary>
+    public IAssignedSubnetStore? AssignedSubnets { get; init; }
+
+    /// <summary>
     /// Called with every other lease of each listing before a subnet is chosen, to revise what this
     /// node publishes (the agent takes a new VtepMAC when another node's lease already holds its one).
     /// </summary>
@@ -85,6 +92,10 @@ public sealed class LeaseManager
     public async Task<Lease> AcquireAsync(LeaseAttrs attrs, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attrs);
+        if ((_options.AssignedSubnets ?? _store as IAssignedSubnetStore) is IAssignedSubnetStore assigned)
+        {
+            return await AcquireAssignedAsync(assigned, attrs, cancellationToken).ConfigureAwait(false);
+        }
         for (int attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -104,6 +115,32 @@ public sealed class LeaseManager
             _logger.LogDebug("Subnet taken by another node meanwhile, retrying in {Delay} ms", delayMs);
             await Task.Delay(TimeSpan.FromMilliseconds(delayMs), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The cluster chose the subnet (Kubernetes podCIDR): wait for it, then publish this node's attributes on it.</summary>
+    private async Task<Lease> AcquireAssignedAsync(IAssignedSubnetStore assigned, LeaseAttrs attrs, CancellationToken ct)
+    {
+        LeaseSubnets subnets = await assigned.WaitForAssignedSubnetsAsync(Config, ct).ConfigureAwait(false);
+        if (_options.ReviseAttrs is { } revise)
+        {
+            // The same VtepMAC rule as for chosen subnets: a MAC another node's lease holds is not published.
+            LeaseListing listing = await _store.ListAsync(ct).ConfigureAwait(false);
+            string own = subnets.ToKey();
+            List<Lease> others = [];
+            foreach (LeaseRecord r in listing.Records)
+            {
+                if (r.Key != own && Lease.TryFromRecord(r, out Lease? other, out _))
+                {
+                    others.Add(other);
+                }
+            }
+            attrs = revise(others, attrs);
+        }
+        LeaseRecord record = await _store.UpdateAsync(subnets.ToKey(), attrs.ToJson(), _options.Ttl, null, ct).ConfigureAwait(false);
+        Lease lease = new(subnets, attrs, record.Expiration, record.Revision);
+        Volatile.Write(ref _current, lease);
+        _logger.LogInformation("Subnet {Subnets} assigned by {Store}; published this node's lease", lease.Subnets, _store.Description);
+        return lease;
     }
 
     private async Task<Lease?> TryAcquireOnceAsync(LeaseAttrs attrs, CancellationToken ct)
@@ -261,6 +298,11 @@ public sealed class LeaseManager
         while (true)
         {
             Lease current = Current ?? throw new InvalidOperationException("no lease to renew: call AcquireAsync first");
+            if (current.Expiration == DateTimeOffset.MaxValue)
+            {
+                // A store without TTLs (Kubernetes): nothing to renew, ever.
+                await Task.Delay(Timeout.InfiniteTimeSpan, time, cancellationToken).ConfigureAwait(false);
+            }
             TimeSpan wait = current.Expiration - _options.RenewMargin - time.GetUtcNow();
             if (wait > TimeSpan.Zero)
             {

@@ -71,13 +71,20 @@ public sealed partial class RtnlConnection : IDisposable
     {
         lock (_gate)
         {
-            uint seq = NextSeq();
-            NetlinkWriter w = new(_send);
-            encode(ref w, seq, state);
-            ushort type = BitConverter.ToUInt16(_send, 4);
-            _transport.Send(w.Written);
+            uint seq = Send(state, encode, out ushort type);
             WaitAck(seq, type, state, describe);
         }
+    }
+
+    /// <summary>Encodes one request under a fresh sequence number and sends it; the caller holds the gate.</summary>
+    private uint Send<TState>(TState state, Encoder<TState> encode, out ushort type)
+    {
+        uint seq = NextSeq();
+        NetlinkWriter w = new(_send);
+        encode(ref w, seq, state);
+        type = BitConverter.ToUInt16(_send, 4); // nlmsg_type, for the error text
+        _transport.Send(w.Written);
+        return seq;
     }
 
     private void WaitAck<TState>(uint seq, ushort type, TState state, Func<TState, string> describe)
@@ -107,11 +114,7 @@ public sealed partial class RtnlConnection : IDisposable
     {
         lock (_gate)
         {
-            uint seq = NextSeq();
-            NetlinkWriter w = new(_send);
-            encode(ref w, seq, state);
-            ushort type = BitConverter.ToUInt16(_send, 4);
-            _transport.Send(w.Written);
+            uint seq = Send(state, encode, out ushort type);
             while (true)
             {
                 int n = _transport.Receive(_recv);
@@ -147,10 +150,7 @@ public sealed partial class RtnlConnection : IDisposable
         {
             for (int attempt = 0; attempt < DumpAttempts; attempt++)
             {
-                uint seq = NextSeq();
-                NetlinkWriter w = new(_send);
-                encode(ref w, seq, state);
-                _transport.Send(w.Written);
+                uint seq = Send(state, encode, out _);
                 List<T> items = [];
                 bool interrupted = false, done = false;
                 while (!done)

@@ -19,7 +19,10 @@ internal sealed class AgentLab : IDisposable
 
     /// <param name="sharedStateDir">Every agent keeps its state (VtepMAC, firewall lock) in one directory, as two agents on one machine without --state-dir do.</param>
     /// <param name="oneByOne">Start each agent only once the previous one wrote subnet.env (its lease is in the store).</param>
-    public AgentLab(string netConf, int nodes, string? extraAgentArgs = null, bool sharedStateDir = false, bool oneByOne = false)
+    /// <param name="storeArgs">The agents' store flags (default: the file store in <see cref="StoreDir"/>).</param>
+    /// <param name="beforeAgents">Called once the switch and nodes exist, before any agent starts (a control plane on the switch).</param>
+    public AgentLab(string netConf, int nodes, string? extraAgentArgs = null, bool sharedStateDir = false, bool oneByOne = false,
+        string[]? storeArgs = null, Action<AgentLab>? beforeAgents = null)
     {
         SharedStateDir = sharedStateDir;
         Dir = Directory.CreateTempSubdirectory("twill-agent-lab-").FullName;
@@ -43,6 +46,8 @@ internal sealed class AgentLab : IDisposable
                 Nodes.Add(node);
                 Agents.Add(null);
             }
+            StoreArgs = storeArgs ?? ["--store", "file", "--store-dir", StoreDir];
+            beforeAgents?.Invoke(this);
             List<SubnetEnv> envs = [];
             for (int i = 0; i < nodes; i++)
             {
@@ -68,6 +73,10 @@ internal sealed class AgentLab : IDisposable
     public bool SharedStateDir { get; }
     public string StoreDir => Path.Combine(Dir, "store");
     public string[] ExtraArgs { get; }
+    public string[] StoreArgs { get; private set; } = [];
+
+    /// <summary>Sets the agents' store flags (from <c>beforeAgents</c>, once the store's address is known).</summary>
+    public void UseStoreArgs(string[] args) => StoreArgs = args;
     public TestNetns Switch { get; }
     public List<TestNetns> Nodes { get; } = [];
     public List<TestNetns> Pods { get; } = [];
@@ -110,12 +119,14 @@ internal sealed class AgentLab : IDisposable
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
-        foreach (string a in (string[])["--net=" + Nodes[i].Path, Binary, "agent", "--iface", "eth0", "--store", "file", "--store-dir", StoreDir,
+        foreach (string a in (string[])["--net=" + Nodes[i].Path, Binary, "agent", "--iface", "eth0", .. StoreArgs,
             "--net-config-path", Path.Combine(Dir, "net-conf.json"), "--subnet-file", SubnetFile(i), "--state-dir", StateDir(i),
             "--resync-period", "1s", "--log-level", "debug", .. ExtraArgs])
         {
             psi.ArgumentList.Add(a);
         }
+        // The Kubernetes store's node name (the DaemonSet's NODE_NAME); the other stores ignore it.
+        psi.Environment["NODE_NAME"] = "n" + (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
         Process p = Process.Start(psi) ?? throw new InvalidOperationException("nsenter did not start");
         StreamWriter log = new(LogFile(i), append: true) { AutoFlush = true };
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };

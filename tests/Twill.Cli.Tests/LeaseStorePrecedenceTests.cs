@@ -55,9 +55,16 @@ public class LeaseStorePrecedenceTests
         { "--store file", $"TWILL_ETCD_ENDPOINTS={A}", "error", "--store file (command line) contradicts TWILL_ETCD_ENDPOINTS (environment)", "", "" },
         { $"--etcd-endpoints {A}", "TWILL_STORE=file", "error", "TWILL_STORE=file (environment) contradicts --etcd-endpoints (command line)", "", "" },
         { "", $"TWILL_STORE=file;TWILL_ETCD_ENDPOINTS={A}", "error", "TWILL_STORE=file (environment) contradicts TWILL_ETCD_ENDPOINTS (environment)", "", "" },
+        // --kube-subnet-mgr selects the Kubernetes store (Flannel's flag), from either source; it contradicts another store.
+        { "--kube-subnet-mgr", "", "kube", Dir, Ep, Prefix },
+        { "", "TWILL_KUBE_SUBNET_MGR=true", "kube", Dir, Ep, Prefix },
+        { "--store kube", "", "kube", Dir, Ep, Prefix },
+        { "--store file --kube-subnet-mgr", "", "error", "--store file (command line) contradicts --kube-subnet-mgr (command line)", "", "" },
+        { "--kube-subnet-mgr", "TWILL_STORE=etcd", "error", "TWILL_STORE=etcd (environment) contradicts --kube-subnet-mgr (command line)", "", "" },
+        { $"--etcd-endpoints {A} --kube-subnet-mgr", "", "error", "--etcd-endpoints (command line) contradicts --kube-subnet-mgr (command line)", "", "" },
         // A store that does not exist is named.
-        { "--store bogus", "", "error", "'bogus' is not a store (file, etcd)", "", "" },
-        { "", "TWILL_STORE=bogus", "error", "'bogus' is not a store (file, etcd)", "", "" },
+        { "--store bogus", "", "error", "'bogus' is not a store (file, etcd, kube)", "", "" },
+        { "", "TWILL_STORE=bogus", "error", "'bogus' is not a store (file, etcd, kube)", "", "" },
     };
 
     [Theory]
@@ -98,7 +105,8 @@ public class LeaseStorePrecedenceTests
         Command list = new("list");
         new LeaseStoreOptionsBinding().AddTo(list);
 
-        Assert.Equal(["store", "store-dir", "etcd-endpoints", "etcd-prefix", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-username", "etcd-password"], store);
+        Assert.Equal(["store", "store-dir", "etcd-endpoints", "etcd-prefix", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "etcd-username", "etcd-password",
+            "kube-subnet-mgr", "kubeconfig-file", "kube-api-url", "kube-annotation-prefix", "set-node-network-unavailable"], store);
         Assert.Equal(store.Select(n => "--" + n), list.Options.Select(o => o.Name));
         foreach (string name in store)
         {

@@ -316,7 +316,7 @@ public sealed class EtcdMember
     private readonly string _initialCluster;
     private readonly string _clusterToken;
     private readonly EtcdTlsFiles? _tls;
-    private readonly StringBuilder _log = new();
+    private readonly ProcessLog _log = new();
     private readonly Lock _gate = new();
     private Process? _process;
     private bool _initialized;
@@ -389,8 +389,8 @@ public sealed class EtcdMember
                 psi.ArgumentList.Add("--client-cert-auth");
             }
             Process p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {EtcdServer.EtcdPath}");
-            p.OutputDataReceived += (_, e) => Append(e.Data);
-            p.ErrorDataReceived += (_, e) => Append(e.Data);
+            p.OutputDataReceived += (_, e) => _log.Append(e.Data);
+            p.ErrorDataReceived += (_, e) => _log.Append(e.Data);
             p.BeginOutputReadLine();
             p.BeginErrorReadLine();
             _process = p;
@@ -425,30 +425,8 @@ public sealed class EtcdMember
     }
 
     /// <summary>The last lines etcd logged, for failure messages.</summary>
-    public string LogTail()
-    {
-        lock (_log)
-        {
-            string all = _log.ToString();
-            return all.Length > 2000 ? all[^2000..] : all;
-        }
-    }
+    public string LogTail() => _log.Tail(2000);
 
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (_log)
-        {
-            if (_log.Length > 200_000)
-            {
-                _log.Remove(0, 100_000);
-            }
-            _log.AppendLine(line);
-        }
-    }
 }
 
 /// <summary>A throw-away CA with a server certificate for 127.0.0.1 and a client certificate, made with openssl.</summary>

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Twill.Leases.Etcd;
+using Twill.Leases.Kube;
 using Twill.Leases.Store;
 
 namespace Twill.Agent.Store;
@@ -23,23 +25,26 @@ public interface ILeaseStoreKind
     /// <summary>The flag whose presence (from the command line or the environment) selects this kind; null when only <c>--store</c> does.</summary>
     string? SelectedBy { get; }
 
-    /// <summary>The store the options describe. Throws <see cref="FormatException"/> listing every bad setting.</summary>
-    ILeaseStore Create(LeaseStoreOptions options, LeaseStoreUse use, Action<string> watchProblem);
+    /// <summary>
+    /// The store the options describe. Throws <see cref="FormatException"/> listing every bad setting.
+    /// <paramref name="watchProblem"/> hears of watch breaks; <paramref name="warning"/> of records the store skips (Kubernetes: a hostile node).
+    /// </summary>
+    ILeaseStore Create(LeaseStoreOptions options, LeaseStoreUse use, Action<string> watchProblem, Action<string> warning);
 }
 
 /// <summary>The store kinds Twill knows, in the order <c>--store</c> lists them.</summary>
 public static class LeaseStoreKinds
 {
-    public static IReadOnlyList<ILeaseStoreKind> All { get; } = [new FileStoreKind(), new EtcdStoreKind()];
+    public static IReadOnlyList<ILeaseStoreKind> All { get; } = [new FileStoreKind(), new EtcdStoreKind(), new KubeStoreKind()];
 
     public static ILeaseStoreKind For(StoreKind kind) => All.First(k => k.Kind == kind);
 
     /// <summary>The store <paramref name="options"/> name; an etcd store's watch breaks go to <paramref name="watchProblem"/>.</summary>
-    public static ILeaseStore Create(LeaseStoreOptions options, LeaseStoreUse use, Action<string> watchProblem)
+    public static ILeaseStore Create(LeaseStoreOptions options, LeaseStoreUse use, Action<string> watchProblem, Action<string>? warning = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(watchProblem);
-        return For(options.Kind).Create(options, use, watchProblem);
+        return For(options.Kind).Create(options, use, watchProblem, warning ?? watchProblem);
     }
 }
 
@@ -57,7 +62,7 @@ internal sealed class FileStoreKind : ILeaseStoreKind
         new("store-dir", false, false, $"file store directory, shared by the nodes (default {LeaseStoreOptions.DefaultDirectory})", (o, v) => o with { Directory = v }),
     ];
 
-    public ILeaseStore Create(LeaseStoreOptions options, LeaseStoreUse use, Action<string> watchProblem)
+    public ILeaseStore Create(LeaseStoreOptions options, LeaseStoreUse use, Action<string> watchProblem, Action<string> warning)
     {
         if (string.IsNullOrWhiteSpace(options.Directory))
         {
@@ -93,11 +98,49 @@ internal sealed class EtcdStoreKind : ILeaseStoreKind
         new("etcd-password", false, false, "etcd password", (o, v) => o with { Etcd = o.Etcd with { Password = v } }),
     ];
 
-    public ILeaseStore Create(LeaseStoreOptions options, LeaseStoreUse use, Action<string> watchProblem)
+    public ILeaseStore Create(LeaseStoreOptions options, LeaseStoreUse use, Action<string> watchProblem, Action<string> warning)
     {
         IReadOnlyList<string> errors = options.Etcd.Validate();
         return errors.Count > 0
             ? throw new FormatException(string.Join("; ", errors))
             : new EtcdLeaseStore(options.Etcd) { WatchProblem = watchProblem };
     }
+}
+
+/// <summary>The Kubernetes API with Flannel's <c>--kube-subnet-mgr</c> flags (see docs/kubernetes.md).</summary>
+internal sealed class KubeStoreKind : ILeaseStoreKind
+{
+    public StoreKind Kind => StoreKind.Kube;
+
+    public string Name => "kube";
+
+    public string? SelectedBy => "kube-subnet-mgr";
+
+    public IReadOnlyList<FlagSpec<LeaseStoreOptions>> Flags { get; } =
+    [
+        new("kube-subnet-mgr", true, false, "use the Kubernetes API (node podCIDRs and annotations) as the lease store (implies --store kube)",
+            (o, v) => ParseBool("kube-subnet-mgr", v) ? o : throw new FormatException("--kube-subnet-mgr=false: leave the flag out (or name another --store)")),
+        new("kubeconfig-file", false, false, "kubeconfig for the API server (default: the in-cluster service account)", (o, v) => o with { Kube = o.Kube with { KubeconfigFile = v } }),
+        new("kube-api-url", false, false, "the API server's URL (overrides the kubeconfig's)", (o, v) => o with { Kube = o.Kube with { ApiUrl = v } }),
+        new("kube-annotation-prefix", false, false, $"prefix of the node annotations (default {KubeAnnotations.DefaultPrefix})", (o, v) => o with { Kube = o.Kube with { AnnotationPrefix = v } }),
+        new("set-node-network-unavailable", true, false, "set the node's NetworkUnavailable=False once the data path is up (default true)",
+            (o, v) => o with { Kube = o.Kube with { SetNodeNetworkUnavailable = ParseBool("set-node-network-unavailable", v) } }),
+    ];
+
+    public ILeaseStore Create(LeaseStoreOptions options, LeaseStoreUse use, Action<string> watchProblem, Action<string> warning)
+    {
+        try
+        {
+            return new KubeLeaseStore(options.Kube.WithEnvironment(), warning) { WatchProblem = watchProblem };
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            throw new FormatException(e.Message, e);
+        }
+    }
+
+    private static bool ParseBool(string flag, string v) =>
+        bool.TryParse(v, out bool b) ? b
+        : v == "1" ? true : v == "0" ? false
+        : throw new FormatException(string.Create(CultureInfo.InvariantCulture, $"--{flag}: '{v}' is not true or false"));
 }

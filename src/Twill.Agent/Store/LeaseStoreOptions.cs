@@ -1,4 +1,5 @@
 using Twill.Leases.Etcd;
+using Twill.Leases.Kube;
 
 namespace Twill.Agent.Store;
 
@@ -10,6 +11,9 @@ public enum StoreKind
 
     /// <summary>etcd v3, Flannel's key layout.</summary>
     Etcd,
+
+    /// <summary>The Kubernetes API, Flannel's <c>--kube-subnet-mgr</c>: podCIDRs and node annotations.</summary>
+    Kube,
 }
 
 /// <summary>
@@ -30,6 +34,9 @@ public sealed record LeaseStoreOptions
 
     /// <summary>The etcd store's settings (<c>--etcd-*</c>).</summary>
     public EtcdLeaseStoreOptions Etcd { get; init; } = new();
+
+    /// <summary>The Kubernetes store's settings (<c>--kube-*</c>, <c>--kubeconfig-file</c>); the node comes from NODE_NAME or POD_NAME/POD_NAMESPACE.</summary>
+    public KubeStoreOptions Kube { get; init; } = new();
 }
 
 /// <summary>What a command does with the store: run on it (a missing file store is created) or only inspect it (it must exist).</summary>

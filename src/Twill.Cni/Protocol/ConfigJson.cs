@@ -53,6 +53,18 @@ internal static class ConfigJson
         JsonElement v => throw Mismatch(v, "a string", path, name),
     };
 
+    /// <summary>
+    /// The two sections where a runtime passes per-container values (the reference's
+    /// <c>runtimeConfig</c> and <c>args.cni</c>), read in the reference's order with the same paths.
+    /// </summary>
+    public static PerContainerSections PerContainer(JsonElement config)
+    {
+        JsonElement? runtimeConfig = Object(config, "runtimeConfig", "$");
+        JsonElement? args = Object(config, "args", "$");
+        JsonElement? argsCni = args is { } a ? Object(a, "cni", "$.args") : null;
+        return new PerContainerSections(runtimeConfig, args is not null, argsCni);
+    }
+
     /// <summary>A nested object (null when absent or null).</summary>
     public static JsonElement? Object(JsonElement obj, string name, string path) => Get(obj, name) switch
     {
@@ -106,3 +118,6 @@ internal static class ConfigJson
         return raw.Length <= 40 ? raw : raw[..40] + "...";
     }
 }
+
+/// <summary>The per-container sections of a config: <c>runtimeConfig</c>, whether <c>args</c> is there, and <c>args.cni</c>.</summary>
+public readonly record struct PerContainerSections(JsonElement? RuntimeConfig, bool HasArgs, JsonElement? ArgsCni);

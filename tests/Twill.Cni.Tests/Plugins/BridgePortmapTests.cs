@@ -77,7 +77,7 @@ public class BridgeConfigTests
     [Fact]
     public void RandomVethName_IsVethPlusEightHex()
     {
-        Assert.Matches("^veth[0-9a-f]{8}$", BridgePlugin.RandomVethName());
+        Assert.Matches("^veth[0-9a-f]{8}$", BridgeHostLinks.RandomVethName());
     }
 }
 

@@ -10,9 +10,7 @@ internal static class BridgeNetConfReader
     {
         const string p = "$";
         JsonElement? ipam = ConfigJson.Object(c, "ipam", p);
-        JsonElement? runtimeConfig = ConfigJson.Object(c, "runtimeConfig", p);
-        JsonElement? args = ConfigJson.Object(c, "args", p);
-        JsonElement? argsCni = args is { } a ? ConfigJson.Object(a, "cni", "$.args") : null;
+        PerContainerSections sections = ConfigJson.PerContainer(c);
         return new BridgeNetConf
         {
             Bridge = ConfigJson.Str(c, "bridge", p),
@@ -28,10 +26,10 @@ internal static class BridgeNetConfReader
             EnableDad = ConfigJson.Bool(c, "enabledad", p),
             Ipam = ipam is { } i ? new IpamRef { Type = ConfigJson.Str(i, "type", "$.ipam") } : null,
             Dns = ConfigJson.Get(c, "dns") is { ValueKind: not JsonValueKind.Null } dns ? dns : null,
-            RuntimeConfig = runtimeConfig is { } rc ? new MacHolder { Mac = ConfigJson.Str(rc, "mac", "$.runtimeConfig") } : null,
-            Args = args is null ? null : new BridgeArgs
+            RuntimeConfig = sections.RuntimeConfig is { } rc ? new MacHolder { Mac = ConfigJson.Str(rc, "mac", "$.runtimeConfig") } : null,
+            Args = !sections.HasArgs ? null : new BridgeArgs
             {
-                Cni = argsCni is { } ac ? new MacHolder { Mac = ConfigJson.Str(ac, "mac", "$.args.cni") } : null,
+                Cni = sections.ArgsCni is { } ac ? new MacHolder { Mac = ConfigJson.Str(ac, "mac", "$.args.cni") } : null,
             },
         };
     }

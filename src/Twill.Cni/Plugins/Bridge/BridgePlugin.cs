@@ -23,10 +23,10 @@ public sealed class BridgePlugin : ICniPlugin
         BridgeConfig conf = BridgeConfig.Load(call);
         using NetNs hostNs = NetNs.OpenCurrent();
         using RtnlConnection host = RtnlConnection.Open();
-        Link br = EnsureBridge(host, conf);
+        Link br = BridgeHostLinks.EnsureBridge(host, conf);
         using NetNs pod = PodNetns.Open(call.Netns);
         using RtnlConnection podRtnl = call.Context.Rtnl(pod);
-        (Link hostVeth, Link cont) = SetupVeth(host, podRtnl, hostNs, br, call.IfName, conf);
+        (Link hostVeth, Link cont) = BridgeHostLinks.SetupVeth(host, podRtnl, hostNs, br, call.IfName, conf);
         using UndoList undo = new();
         if (conf.Raw.MacSpoofChk)
         {
@@ -62,15 +62,15 @@ public sealed class BridgePlugin : ICniPlugin
             {
                 foreach (InterfaceAddress gw in plan.Gateways)
                 {
-                    EnsureAddress(host, br, gw, conf.Raw.ForceAddress);
+                    BridgeHostLinks.EnsureAddress(host, br, gw, conf.Raw.ForceAddress);
                 }
                 if (plan.Gateways.Any(g => Cidrs.IsV4(g.Address)))
                 {
-                    EnsureSysctl("net/ipv4/ip_forward", "1");
+                    BridgeSysctl.Ensure("net/ipv4/ip_forward", "1");
                 }
                 if (plan.Gateways.Any(g => !Cidrs.IsV4(g.Address)))
                 {
-                    EnsureSysctl("net/ipv6/conf/all/forwarding", "1");
+                    BridgeSysctl.Ensure("net/ipv6/conf/all/forwarding", "1");
                 }
             }
             if (conf.Raw.IpMasq)
@@ -188,82 +188,6 @@ public sealed class BridgePlugin : ICniPlugin
         }
     }
 
-    // ---- steps of ADD ----------------------------------------------------------------------
-
-    private static Link EnsureBridge(RtnlConnection host, BridgeConfig conf)
-    {
-        try
-        {
-            host.AddBridge(conf.BridgeName, conf.Raw.Mtu > 0 ? conf.Raw.Mtu : null);
-        }
-        catch (NetlinkException e) when (e.IsExists)
-        {
-            // made by an earlier pod: reuse it
-        }
-        catch (NetlinkException e)
-        {
-            throw new CniException(CniErrorCode.Internal, $"could not add \"{conf.BridgeName}\": {e.Message}");
-        }
-        Link br = host.GetLink(conf.BridgeName);
-        if (br.Kind != "bridge")
-        {
-            throw new CniException(CniErrorCode.Internal, $"\"{conf.BridgeName}\" already exists but is not a bridge");
-        }
-        if (conf.Raw.PromiscMode && !br.IsPromiscuous)
-        {
-            host.SetPromiscuous(br.Index, true);
-        }
-        // The plugin owns this interface's routes: no router advertisements.
-        TrySysctl(null, $"net/ipv6/conf/{conf.BridgeName}/accept_ra", "0");
-        if (!br.IsUp)
-        {
-            host.SetLinkUp(br.Index);
-        }
-        return br;
-    }
-
-    private static (Link Host, Link Container) SetupVeth(RtnlConnection host, RtnlConnection podRtnl, NetNs hostNs, Link br, string ifName, BridgeConfig conf)
-    {
-        if (podRtnl.TryGetLink(ifName) is not null)
-        {
-            throw new CniException(CniErrorCode.Internal, $"container veth name provided ({ifName}) already exists");
-        }
-        Link? cont = null;
-        string hostName = "";
-        for (int attempt = 0; cont is null; attempt++)
-        {
-            hostName = RandomVethName();
-            try
-            {
-                cont = podRtnl.AddVeth(ifName, hostName, hostNs, conf.Raw.Mtu > 0 ? conf.Raw.Mtu : null, conf.Mac);
-            }
-            catch (NetlinkException e) when (e.IsExists && attempt < 10 && podRtnl.TryGetLink(ifName) is null)
-            {
-                // the random host-side name is taken on the node: draw another
-            }
-        }
-        podRtnl.SetLinkUp(cont.Index);
-        Link hostVeth = host.GetLink(hostName);
-        host.SetLinkUp(hostVeth.Index);
-        try
-        {
-            host.SetMaster(hostVeth.Index, br.Index);
-        }
-        catch (NetlinkException e)
-        {
-            throw new CniException(CniErrorCode.Internal, $"failed to connect \"{hostName}\" to bridge {br.Name}: {e.Message}");
-        }
-        try
-        {
-            host.SetHairpin(hostVeth.Index, conf.Raw.HairpinMode);
-        }
-        catch (NetlinkException e)
-        {
-            throw new CniException(CniErrorCode.Internal, $"failed to setup hairpin mode for {hostName}: {e.Message}");
-        }
-        return (host.GetLink(hostVeth.Index), cont);
-    }
-
     /// <summary>The reference's ConfigureIface (plus the DAD and arp_notify sysctls bridge sets first).</summary>
     private static void ConfigurePod(PluginContext context, NetNs pod, RtnlConnection podRtnl, string ifName, int index, CniResult result, bool enableDad)
     {
@@ -274,21 +198,21 @@ public sealed class BridgePlugin : ICniPlugin
             // another plugin) still starts without DAD unless enabledad asked for it.
             if (enableDad)
             {
-                TrySysctl(null, $"net/ipv6/conf/{ifName}/enhanced_dad", "1");
-                TrySysctl(null, $"net/ipv6/conf/{ifName}/accept_dad", "1");
+                BridgeSysctl.Try(null, $"net/ipv6/conf/{ifName}/enhanced_dad", "1");
+                BridgeSysctl.Try(null, $"net/ipv6/conf/{ifName}/accept_dad", "1");
             }
             else
             {
-                TrySysctl(null, $"net/ipv6/conf/{ifName}/accept_dad", "0");
+                BridgeSysctl.Try(null, $"net/ipv6/conf/{ifName}/accept_dad", "0");
             }
             if (anyV6)
             {
                 foreach (string dev in new[] { "lo", ifName })
                 {
-                    TrySysctl(null, $"net/ipv6/conf/{dev}/disable_ipv6", "0");
+                    BridgeSysctl.Try(null, $"net/ipv6/conf/{dev}/disable_ipv6", "0");
                 }
             }
-            TrySysctl(null, $"net/ipv4/conf/{ifName}/arp_notify", "1");
+            BridgeSysctl.Try(null, $"net/ipv4/conf/{ifName}/arp_notify", "1");
         });
         podRtnl.SetLinkUp(index);
         IPAddress? v4gw = null, v6gw = null;
@@ -333,76 +257,6 @@ public sealed class BridgePlugin : ICniPlugin
                 throw new CniException(CniErrorCode.Internal, $"failed to add route '{r.Dst} via {gw?.ToString() ?? "<nil>"} dev {ifName}': {e.Message}");
             }
         }
-    }
-
-    /// <summary>The reference's ensureAddr: one IPv4 address per bridge (forceAddress replaces a different one).</summary>
-    private static void EnsureAddress(RtnlConnection host, Link br, InterfaceAddress gw, bool force)
-    {
-        bool v4 = Cidrs.IsV4(gw.Address);
-        foreach (IfAddress a in host.DumpAddresses(v4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6, br.Index))
-        {
-            if (a.Address.Equals(gw.Address) && a.PrefixLength == gw.PrefixLength)
-            {
-                return;
-            }
-            IPNetwork have = new InterfaceAddress(a.Address, a.PrefixLength).Network;
-            if (v4 || have.Contains(gw.Address) || gw.Network.Contains(a.Address))
-            {
-                if (!force)
-                {
-                    throw new CniException(CniErrorCode.Internal,
-                        $"failed to set bridge addr: \"{br.Name}\" already has an IP address different from {gw} (it has {a.Address}/{a.PrefixLength}; set forceAddress to replace it)");
-                }
-                host.DeleteAddress(br.Index, a.Address, a.PrefixLength);
-            }
-        }
-        try
-        {
-            host.AddAddress(br.Index, gw.Address, gw.PrefixLength, broadcast: Cidrs.BroadcastOf(gw.Address, gw.PrefixLength));
-        }
-        catch (NetlinkException e) when (e.IsExists)
-        {
-            // a parallel ADD set it first
-        }
-        // Pin the bridge's MAC to its own, else it follows the lowest port MAC as pods come and go.
-        if (br.Mac is not null)
-        {
-            host.SetMac(br.Index, br.Mac);
-        }
-    }
-
-    private static void EnsureSysctl(string key, string value)
-    {
-        if (Sysctl.Read(null, key) != value)
-        {
-            Sysctl.Write(null, key, value);
-        }
-    }
-
-    private static void TrySysctl(NetNs? ns, string key, string value)
-    {
-        try
-        {
-            Sysctl.Write(ns, key, value);
-        }
-        catch (IOException)
-        {
-            // the key does not exist here (e.g. IPv6 disabled); the reference ignores it too
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
-    /// <summary>
-    /// "veth" + 8 hex digits, as the reference names the node side. Not cryptographic on purpose:
-    /// loading the crypto library costs a plugin tens of milliseconds, and a clash is retried.
-    /// </summary>
-    public static string RandomVethName()
-    {
-        Span<byte> b = stackalloc byte[4];
-        Random.Shared.NextBytes(b);
-        return "veth" + Convert.ToHexStringLower(b);
     }
 
     public static string? Mac(PhysicalAddress? mac) => mac?.ToColonString();

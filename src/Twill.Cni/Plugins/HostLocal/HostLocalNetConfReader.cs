@@ -9,16 +9,14 @@ internal static class HostLocalNetConfReader
     public static HostLocalNetConf Read(JsonElement c)
     {
         JsonElement? ipam = ConfigJson.Object(c, "ipam", "$");
-        JsonElement? runtimeConfig = ConfigJson.Object(c, "runtimeConfig", "$");
-        JsonElement? args = ConfigJson.Object(c, "args", "$");
-        JsonElement? argsCni = args is { } a ? ConfigJson.Object(a, "cni", "$.args") : null;
+        PerContainerSections sections = ConfigJson.PerContainer(c);
         return new HostLocalNetConf
         {
             Ipam = ipam is { } i ? Ipam(i) : null,
-            RuntimeConfig = runtimeConfig is { } rc ? new IpsHolder { Ips = ConfigJson.Strings(rc, "ips", "$.runtimeConfig") } : null,
-            Args = args is null ? null : new ArgsSection
+            RuntimeConfig = sections.RuntimeConfig is { } rc ? new IpsHolder { Ips = ConfigJson.Strings(rc, "ips", "$.runtimeConfig") } : null,
+            Args = !sections.HasArgs ? null : new ArgsSection
             {
-                Cni = argsCni is { } ac ? new IpsHolder { Ips = ConfigJson.Strings(ac, "ips", "$.args.cni") } : null,
+                Cni = sections.ArgsCni is { } ac ? new IpsHolder { Ips = ConfigJson.Strings(ac, "ips", "$.args.cni") } : null,
             },
         };
     }

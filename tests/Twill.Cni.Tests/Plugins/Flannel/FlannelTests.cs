@@ -110,4 +110,18 @@ public sealed class FlannelTests : IDisposable
         Host.Output o = Host.Run(new FlannelPlugin(), env, conf);
         Assert.Equal(50, o.Json.GetProperty("code").GetInt32());
     }
+
+    [Fact]
+    public void Add_BeforeTheAgentWroteSubnetEnv_IsTryAgainLater_NamingTheAgent()
+    {
+        // The runtime retries code 11 instead of failing the pod (flannel-io/flannel #2437: CoreDNS crash-loops).
+        string missing = Path.Combine(_dir.Path, "subnet.env");
+        Host.Output r = Host.Run(new FlannelPlugin(), "ADD",
+            $$$"""{"cniVersion":"1.0.0","name":"vxlan0","type":"flannel","subnetFile":"{{{missing}}}","dataDir":"{{{_dir.Path}}}","delegate":{"hairpinMode":true,"isDefaultGateway":true}}""");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Equal(11, r.Json.GetProperty("code").GetInt32());
+        string msg = r.Json.GetProperty("msg").GetString()!;
+        Assert.Contains(missing, msg, StringComparison.Ordinal);
+        Assert.Contains("agent", msg, StringComparison.OrdinalIgnoreCase);
+    }
 }
