@@ -61,9 +61,12 @@ internal sealed class DataPathStack
     public bool NeedsFull => Reconciler.Applied is null;
 
     /// <summary>The backend's plan for these peers. Pure.</summary>
-    public KernelPlan Plan(IReadOnlyList<PeerLease> peers) => Settings.Kind == BackendKind.Vxlan
-        ? VxlanBackend.Plan(Settings, Own, peers, Underlay, VtepMac)
-        : HostGwBackend.Plan(Settings, Own, peers, Underlay);
+    public KernelPlan Plan(IReadOnlyList<PeerLease> peers) => Settings.Kind switch
+    {
+        BackendKind.Vxlan => VxlanBackend.Plan(Settings, Own, peers, Underlay, VtepMac),
+        BackendKind.HostGw => HostGwBackend.Plan(Settings, Own, peers, Underlay),
+        _ => TorBackend.Plan(peers),
+    };
 
     /// <summary>
     /// Plans for <paramref name="peers"/> and brings the kernel to the plan: a full pass when

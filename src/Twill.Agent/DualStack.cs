@@ -45,6 +45,10 @@ public static class DualStack
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(underlay);
+        if (settings.Kind == BackendKind.Bgp)
+        {
+            return LeaseAttrs.ForHostGw(underlay.PublicIP, underlay.PublicIPv6) with { BackendType = "bgp" };
+        }
         if (settings.Kind != BackendKind.Vxlan)
         {
             return LeaseAttrs.ForHostGw(underlay.PublicIP, underlay.PublicIPv6);

@@ -12,6 +12,9 @@ public enum BackendKind
 
     /// <summary>Plain routes to each peer's public IP; every node must share one L2 segment.</summary>
     HostGw,
+
+    /// <summary>L3 top-of-rack: the ToR routes every pod subnet (learnt over BGP, or static); the node programs no peer routes.</summary>
+    Bgp,
 }
 
 /// <summary>
@@ -83,6 +86,7 @@ public sealed record BackendSettings
                 DirectRouting = v.DirectRouting,
             },
             HostGwBackendConfig => new BackendSettings { Kind = BackendKind.HostGw },
+            BgpBackendSection => new BackendSettings { Kind = BackendKind.Bgp },
             _ => throw new NotSupportedException($"Backend.Type '{backend.Type}' is not supported by Twill (supported: {string.Join(", ", BackendConfig.SupportedTypes)})"),
         };
     }

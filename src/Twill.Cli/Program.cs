@@ -15,6 +15,7 @@ internal static class Program
         root.Subcommands.Add(agent);
         root.Subcommands.Add(LeasesCommand.Create());
         root.Subcommands.Add(LabCommand.Create());
+        root.Subcommands.Add(TorCommand.Create());
         root.Subcommands.Add(Planned("doctor", "Check this node for what the pod network needs (kernel modules, sysctls, subnet.env, leases).", null));
         root.Subcommands.Add(ManifestCommand.Create());
 

@@ -10,7 +10,7 @@ public abstract record BackendConfig
     public abstract string Type { get; }
 
     /// <summary>The backend types Twill implements.</summary>
-    public static IReadOnlyList<string> SupportedTypes { get; } = ["vxlan", "host-gw"];
+    public static IReadOnlyList<string> SupportedTypes { get; } = ["vxlan", "host-gw", "bgp"];
 
     /// <summary>Backend types Flannel knows that Twill does not implement (named in the error).</summary>
     public static IReadOnlyList<string> FlannelOnlyTypes { get; } =
@@ -61,4 +61,17 @@ public sealed record VxlanBackendConfig : BackendConfig
 public sealed record HostGwBackendConfig : BackendConfig
 {
     public override string Type => "host-gw";
+}
+
+/// <summary>
+/// bgp (the L3 top-of-rack topology): the section is kept as written, and read field by field by
+/// Twill.Bgp's <c>BgpBackendConfigReader</c> where it is used, because a peer's <c>PasswordFile</c> is
+/// read from disk and Core does no I/O. Nodes program no peer routes in either of its modes.
+/// </summary>
+public sealed record BgpBackendSection : BackendConfig
+{
+    public override string Type => "bgp";
+
+    /// <summary>The <c>Backend</c> object's JSON text, as in net-conf.json.</summary>
+    public required string Json { get; init; }
 }

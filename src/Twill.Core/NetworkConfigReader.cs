@@ -149,6 +149,8 @@ internal sealed class NetworkConfigReader(string source)
                     }
                 }
                 return new HostGwBackendConfig();
+            case "bgp":
+                return new BgpBackendSection { Json = value.GetRawText() };
             default:
                 Fail(field, BackendConfig.FlannelOnlyTypes.Contains(type)
                     ? $"Backend.Type \"{type}\" is a Flannel backend not supported by Twill; use one of {supported}"

@@ -1,0 +1,131 @@
+using System.CommandLine;
+using Twill.Agent;
+using Twill.Agent.Store;
+using Twill.Leases;
+using Twill.Leases.Store;
+
+namespace Twill.Cli;
+
+/// <summary>
+/// <c>twill tor routes --format frr|eos|nxos|ios|junos|linux [--watch]</c>: the static routes of the
+/// L3 top-of-rack topology (every leased pod subnet via its node's public IP, Windows nodes too), from
+/// the current leases of whichever store the shared store flags name; <c>--watch</c> then prints the
+/// additions and removals as leases come and go.
+/// </summary>
+internal static class TorCommand
+{
+    private const int ExitFailed = 1;
+    private const int ExitUsage = 2;
+
+    public static Command Create()
+    {
+        Command tor = new("tor", "The L3 top-of-rack topology: what the switch needs.");
+        tor.Subcommands.Add(Routes());
+        return tor;
+    }
+
+    private static Command Routes()
+    {
+        LeaseStoreOptionsBinding flags = new();
+        Option<string> format = new("--format") { Description = "linux, frr, eos, nxos, ios or junos", DefaultValueFactory = _ => "linux" };
+        Option<bool> watch = new("--watch") { Description = "Keep running and print the changes as nodes come and go." };
+        Command routes = new("routes", "Print the ToR's static routes: each node's pod subnet via its public IP.") { format, watch };
+        flags.AddTo(routes);
+        routes.SetAction(async (parse, cancellationToken) =>
+        {
+            TorRouteFormat dialect;
+            ILeaseStore store;
+            try
+            {
+                dialect = TorRouteRenderer.ParseFormat(parse.GetValue(format) ?? "linux");
+                store = LeaseStoreKinds.Create(flags.Resolve(parse, AgentFlags.ProcessEnvironment()), LeaseStoreUse.Inspect,
+                    problem => Console.Error.WriteLine("twill tor routes: warning: watch: " + problem));
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                Console.Error.WriteLine($"twill tor routes: {e.Message}");
+                return ExitUsage;
+            }
+            await using (store.ConfigureAwait(false))
+            {
+                LeaseListing listing;
+                try
+                {
+                    listing = await store.ListAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Console.Error.WriteLine($"twill tor routes: cannot list leases in {store.Description}: {e.Message}");
+                    return ExitFailed;
+                }
+                Dictionary<string, IReadOnlyList<TorRoute>> current = Current(listing);
+                Print(TorRouteRenderer.Add(dialect, current.Values.SelectMany(r => r)));
+                if (!parse.GetValue(watch))
+                {
+                    return 0;
+                }
+                try
+                {
+                    await foreach (LeaseChange change in store.WatchAsync(listing.Revision, cancellationToken).ConfigureAwait(false))
+                    {
+                        Dictionary<string, IReadOnlyList<TorRoute>> next = change.Kind switch
+                        {
+                            LeaseChangeKind.Resync => Current(change.Listing!),
+                            LeaseChangeKind.Delete => new(current.Where(kv => kv.Key != change.Key)),
+                            _ => With(current, change.Key, change.Record),
+                        };
+                        HashSet<TorRoute> before = [.. current.Values.SelectMany(r => r)];
+                        HashSet<TorRoute> after = [.. next.Values.SelectMany(r => r)];
+                        Print(TorRouteRenderer.Remove(dialect, before.Except(after)));
+                        Print(TorRouteRenderer.Add(dialect, after.Except(before)));
+                        current = next;
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                return 0;
+            }
+        });
+        return routes;
+    }
+
+    private static void Print(IReadOnlyList<string> lines)
+    {
+        foreach (string line in lines)
+        {
+            Console.Out.WriteLine(line);
+        }
+        Console.Out.Flush();
+    }
+
+    /// <summary>Each unexpired, readable lease's routes by record key; unreadable ones are named on stderr.</summary>
+    internal static Dictionary<string, IReadOnlyList<TorRoute>> Current(LeaseListing listing)
+    {
+        Dictionary<string, IReadOnlyList<TorRoute>> routes = [];
+        foreach (LeaseRecord record in listing.Records)
+        {
+            routes = With(routes, record.Key, record);
+        }
+        return routes;
+    }
+
+    private static Dictionary<string, IReadOnlyList<TorRoute>> With(Dictionary<string, IReadOnlyList<TorRoute>> routes, string key, LeaseRecord? record)
+    {
+        Dictionary<string, IReadOnlyList<TorRoute>> next = new(routes);
+        next.Remove(key);
+        if (record is null || record.Expiration <= DateTimeOffset.UtcNow)
+        {
+            return next;
+        }
+        if (Lease.TryFromRecord(record, out Lease? lease, out string? error))
+        {
+            next[key] = [.. TorRoute.Of(lease)];
+        }
+        else
+        {
+            Console.Error.WriteLine($"twill tor routes: warning: lease {key} unreadable, no route: {error}");
+        }
+        return next;
+    }
+}
