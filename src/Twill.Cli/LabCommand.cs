@@ -41,10 +41,16 @@ internal static class LabCommand
     private static Command Up()
     {
         Option<int> nodes = new("--nodes") { Description = "Number of nodes.", DefaultValueFactory = _ => 3 };
-        Option<string?> backend = new("--backend") { Description = "vxlan or host-gw (default: the net-conf's; the seed's vxlan)." };
-        backend.AcceptOnlyFromAmong("vxlan", "host-gw");
-        Option<string> underlay = new("--underlay") { Description = "l2: one switch; l3: two segments joined by a router.", DefaultValueFactory = _ => "l2" };
-        underlay.AcceptOnlyFromAmong("l2", "l3");
+        Option<string?> backend = new("--backend") { Description = "vxlan, host-gw or bgp (default: the net-conf's; the seed's vxlan; bgp with --topology tor)." };
+        backend.AcceptOnlyFromAmong("vxlan", "host-gw", "bgp");
+        Option<string> underlay = new("--underlay", "--topology")
+        {
+            Description = "l2: one switch; l3: two segments joined by a router; tor: two racks whose FRR top-of-rack router routes every pod subnet.",
+            DefaultValueFactory = _ => "l2",
+        };
+        underlay.AcceptOnlyFromAmong("l2", "l3", "tor");
+        Option<string?> torMode = new("--tor-mode") { Description = "With --topology tor: bgp (agents announce to the ToR; default) or static (the lab types `twill tor routes --format frr` into it)." };
+        torMode.AcceptOnlyFromAmong("bgp", "static");
         Option<string> store = new("--store") { Description = "file (embedded), etcd (a real etcd in a control-plane namespace) or kube (--kube-subnet-mgr against the API server stand-in there).", DefaultValueFactory = _ => "file" };
         store.AcceptOnlyFromAmong("file", "etcd", "kube");
         Option<int> pods = new("--pods-per-node") { Description = "Pods on each node.", DefaultValueFactory = _ => 2 };
@@ -57,7 +63,7 @@ internal static class LabCommand
 
         Command up = new("up", "Build the lab: namespaces, underlay, store, one agent per node, pods via CNI.")
         {
-            nodes, backend, underlay, store, pods, netConf, cniConf, cniPath, name, root, agentBinary,
+            nodes, backend, underlay, torMode, store, pods, netConf, cniConf, cniPath, name, root, agentBinary,
         };
         up.SetAction(parse =>
         {
@@ -70,8 +76,9 @@ internal static class LabCommand
                 {
                     Name = parse.GetValue(name)!,
                     Nodes = parse.GetValue(nodes),
-                    Backend = parse.GetValue(backend) switch { "host-gw" => LabBackend.HostGw, "vxlan" => LabBackend.Vxlan, _ => null },
-                    Underlay = parse.GetValue(underlay) == "l3" ? LabUnderlay.L3 : LabUnderlay.L2,
+                    Backend = parse.GetValue(backend) switch { "host-gw" => LabBackend.HostGw, "vxlan" => LabBackend.Vxlan, "bgp" => LabBackend.Bgp, _ => null },
+                    Underlay = TopologyPlanner.ParseUnderlay(parse.GetValue(underlay)),
+                    TorMode = parse.GetValue(torMode) is string mode ? TorPlanner.ParseMode(mode) : null,
                     Store = TopologyPlanner.ParseStore(parse.GetValue(store)),
                     PodsPerNode = parse.GetValue(pods),
                     NetConf = nc is null ? null : ReadFile(nc, "--net-conf"),
@@ -150,13 +157,19 @@ internal static class LabCommand
             {
                 return ExitUsage;
             }
-            console.Heading($"lab {state.Name}: {state.Backend} on {state.Underlay}, {state.Store} store{(state.Ready ? "" : " (up did not finish)")}");
+            console.Heading($"lab {state.Name}: {state.Backend}{(state.TorMode is string m ? $" ({m} mode)" : "")} on {state.Underlay}, {state.Store} store{(state.Ready ? "" : " (up did not finish)")}");
             IReadOnlyList<NodeStatus> nodes = LabStatus.Collect(state, paths);
             console.Table(["node", "address", "lease (subnet.env)", "agent", "healthz", "kernel"],
                 nodes.Select(n => new[] { n.Node, n.Address, n.Subnet, n.Agent, n.Health, n.Kernel }));
             console.Table(["pod", "node", "address", "hostPort"],
                 state.Pods.Select(p => new[] { p.Name, p.Node, p.Address ?? "-", $"{p.HostPort} → {p.ContainerPort}" }));
-            foreach (LabProcess p in state.Processes.Where(p => p.Role is "etcd" or "kube-apiserver" or "responder"))
+            if (TorStatus.Collect(state, paths) is TorStatus tor)
+            {
+                console.Heading(tor.Heading);
+                console.Table(["ToR route", "via", "proto", "node"], tor.Routes.Select(r => new[] { r.Subnet, r.Via, r.Protocol, r.Node }));
+                console.Note(tor.BgpSummary);
+            }
+            foreach (LabProcess p in state.Processes.Where(p => p.Role is "etcd" or "kube-apiserver" or "responder" || p.Role.StartsWith("tor ", StringComparison.Ordinal)))
             {
                 console.Note($"{p.Role}: PID {p.Pid} {(LabProcesses.IsAlive(p) ? "running" : "exited")}, log {p.Log}");
             }
@@ -169,7 +182,7 @@ internal static class LabCommand
     {
         Option<string> name = NameOption();
         Option<string?> root = StateRootOption();
-        Argument<string> target = new("target") { Description = "A node (node1), a pod (n1p2), or router / switch / cp." };
+        Argument<string> target = new("target") { Description = "A node (node1), a pod (n1p2), or router / tor / switch / cp." };
         Argument<string[]> command = new("command") { Description = "The command to run there (after --); default: a shell.", Arity = ArgumentArity.ZeroOrMore };
         Command exec = new("exec", "Run a command inside a node's or a pod's network namespace (nsenter --net).") { name, root, target, command };
         exec.SetAction(parse =>

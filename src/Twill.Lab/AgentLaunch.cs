@@ -28,21 +28,18 @@ public static class AgentLaunch
             "--healthz-ip", "127.0.0.1",
             "--healthz-port", HealthzPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ];
-        if (topology.Store == LabStore.Etcd)
-        {
-            args.AddRange(["--etcd-endpoints", EtcdEndpoint(topology)]);
-        }
-        else if (topology.Store == LabStore.Kube)
-        {
-            // As kube-flannel.yml's DaemonSet: the node comes from NODE_NAME (Environment).
-            args.AddRange(["--kube-subnet-mgr", "--kubeconfig-file", paths.NodeKubeconfig(node.Name)]);
-        }
-        else
-        {
-            args.AddRange(["--store", "file", "--store-dir", paths.StoreDir]);
-        }
+        // As kube-flannel.yml's DaemonSet: the node comes from NODE_NAME (Environment).
+        args.AddRange(StoreArguments(topology, paths, paths.NodeKubeconfig(node.Name)));
         return args;
     }
+
+    /// <summary>The lease-store flags (the agent's, shared by every twill command reading leases); <paramref name="kubeconfig"/> for the Kubernetes store.</summary>
+    public static IReadOnlyList<string> StoreArguments(LabTopology topology, LabPaths paths, string kubeconfig) => topology.Store switch
+    {
+        LabStore.Etcd => ["--etcd-endpoints", EtcdEndpoint(topology)],
+        LabStore.Kube => ["--kube-subnet-mgr", "--kubeconfig-file", kubeconfig],
+        _ => ["--store", "file", "--store-dir", paths.StoreDir],
+    };
 
     /// <summary>The agent's environment: NODE_NAME for the Kubernetes store (the DaemonSet's downward API).</summary>
     public static IReadOnlyDictionary<string, string>? Environment(LabTopology topology, LabNode node) =>

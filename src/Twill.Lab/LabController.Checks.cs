@@ -22,6 +22,10 @@ public sealed partial class LabController
         {
             problems.AddRange(KubePreflight());
         }
+        if (topology.Tor is not null)
+        {
+            problems.AddRange(TorPreflight());
+        }
         if (topology.Store is LabStore.Etcd or LabStore.Kube && FindOnPath("etcd") is null)
         {
             problems.Add($"--store {TopologyPlanner.Format(topology.Store)} needs the etcd binary on PATH (Debian package etcd-server)");

@@ -72,6 +72,10 @@ public sealed partial class LabController
                 NetNs.Delete(ns);
             }
         });
+        if (state is not null)
+        {
+            TorRouter.RemoveLeftovers(state.Processes);
+        }
 
         if (Directory.Exists(paths.Root))
         {
@@ -98,7 +102,7 @@ public sealed partial class LabController
                 Nodes = Math.Max(1, state.Nodes.Count),
                 NetConf = File.Exists(paths.NetConf) ? File.ReadAllText(paths.NetConf) : null,
                 CniConf = File.ReadAllText(paths.CniConf),
-                Underlay = state.Underlay == "l3" ? LabUnderlay.L3 : LabUnderlay.L2,
+                Underlay = TopologyPlanner.ParseUnderlay(state.Underlay),
                 Store = TopologyPlanner.ParseStore(state.Store),
                 PodsPerNode = Math.Max(1, pods.GroupBy(p => p.Node).Max(g => g.Count())),
             };

@@ -58,6 +58,7 @@ public sealed partial class LabController
             Backend = TopologyPlanner.Format(topology.Backend),
             Underlay = TopologyPlanner.Format(topology.Underlay),
             Store = TopologyPlanner.Format(topology.Store),
+            TorMode = topology.Tor is LabTor tor ? TorPlanner.Format(tor.Mode) : null,
             Created = DateTimeOffset.UtcNow,
             CniPath = ResolveCniPath(),
         }, paths.StateFile);
@@ -100,10 +101,14 @@ public sealed partial class LabController
                 LabNetwork.CreateNamespace(ns);
             }
         }),
-        new("underlay", topology.Underlay == LabUnderlay.L3
-                ? "underlay l3: 192.0.2.0/24 and 198.51.100.0/24 joined by a router"
-                : "underlay l2: one switch, 192.0.2.0/24",
+        new("underlay", topology.Underlay switch
+            {
+                LabUnderlay.L3 => "underlay l3: 192.0.2.0/24 and 198.51.100.0/24 joined by a router",
+                LabUnderlay.Tor => "underlay tor: racks 192.0.2.0/24 and 198.51.100.0/24, the ToR .1 on each and every node's gateway",
+                _ => "underlay l2: one switch, 192.0.2.0/24",
+            },
             () => LabNetwork.BuildUnderlay(topology)),
+        .. TorRouterSteps(topology, paths, journal),
         new("nodes", null, () => RecordNodes(topology, paths, journal)),
         topology.Store switch
         {
@@ -121,6 +126,7 @@ public sealed partial class LabController
             }
             WaitForSubnets(topology, paths, journal);
         }),
+        .. TorRouteSteps(topology, paths, journal),
         new("pods", $"{topology.Pods.Count} pods via CNI ({topology.CniConf.Name}: {string.Join(" → ", topology.CniConf.Types)})",
             () => AddPods(topology, paths, journal)),
         new("responder", "pod responders (TCP :8080 in every pod)", () => StartResponder(topology, paths, journal)),

@@ -8,6 +8,9 @@ public enum LabBackend
 
     /// <summary>Static routes via each peer's underlay address; needs one L2 segment.</summary>
     HostGw,
+
+    /// <summary>Nothing on the nodes: the top-of-rack router routes each pod subnet (BGP or static mode; <c>--topology tor</c>).</summary>
+    Bgp,
 }
 
 /// <summary>How the node namespaces are wired together.</summary>
@@ -18,6 +21,9 @@ public enum LabUnderlay
 
     /// <summary>Two segments (192.0.2.0/24, 198.51.100.0/24) joined by a router namespace.</summary>
     L3,
+
+    /// <summary>Two racks (192.0.2.0/24, 198.51.100.0/24) whose FRR top-of-rack router is every node's gateway (<see cref="LabTor"/>).</summary>
+    Tor,
 }
 
 /// <summary>Where the agents keep their leases.</summary>
@@ -48,6 +54,9 @@ public sealed record LabOptions
     public LabUnderlay Underlay { get; init; } = LabUnderlay.L2;
 
     public LabStore Store { get; init; } = LabStore.File;
+
+    /// <summary>How the ToR learns the pod subnets (<c>--topology tor</c> only); null: the net-conf's Mode, else BGP.</summary>
+    public LabTorMode? TorMode { get; init; }
 
     public int PodsPerNode { get; init; } = 2;
 

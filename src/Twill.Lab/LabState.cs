@@ -17,6 +17,9 @@ public sealed class LabState
 
     public string Store { get; set; } = "";
 
+    /// <summary>bgp or static for a tor lab (how its ToR learns the pod subnets); null otherwise.</summary>
+    public string? TorMode { get; set; }
+
     public DateTimeOffset Created { get; set; }
 
     /// <summary>The step of <c>up</c> running (or the one it stopped in, after a crash); null once <see cref="Ready"/>.</summary>

@@ -26,8 +26,11 @@ public sealed record LabTopology
 
     public required IReadOnlyList<UnderlaySegment> Segments { get; init; }
 
-    /// <summary>The router joining the segments (l3 only).</summary>
+    /// <summary>The router joining the segments (l3), or the top-of-rack router (tor).</summary>
     public LabHost? Router { get; init; }
+
+    /// <summary>What the ToR runs (tor only): FRR's plan, the mode.</summary>
+    public LabTor? Tor { get; init; }
 
     /// <summary>The control-plane host running etcd (<c>--store etcd</c> only).</summary>
     public LabHost? ControlPlane { get; init; }

@@ -53,6 +53,7 @@ public static class TopologyPlanner
         {
             errors.Add(HostGwOnL3);
         }
+        LabTorMode? torMode = TorPlanner.ResolveMode(options, backend, errors);
 
         CniConfList? cni = null;
         try
@@ -68,20 +69,27 @@ public static class TopologyPlanner
         {
             throw new LabConfigException(string.Join(Environment.NewLine, errors));
         }
-        return Build(options, backend!.Value, cni!);
+        return Build(options, backend!.Value, cni!, torMode);
     }
 
-    private static LabTopology Build(LabOptions options, LabBackend backend, CniConfList cni)
+    private static LabTopology Build(LabOptions options, LabBackend backend, CniConfList cni, LabTorMode? torMode)
     {
         string ns(string suffix) => LabPrefix(options.Name) + suffix;
-        bool l3 = options.Underlay == LabUnderlay.L3;
+        bool tor = options.Underlay == LabUnderlay.Tor;
+        // Routed underlays: two segments, nodes alternating, .1 on each the router's (or the ToR's).
+        bool l3 = options.Underlay == LabUnderlay.L3 || tor;
 
-        UnderlaySegment a = new(l3 ? "seg-a" : "br0", SegmentA, l3 ? Host(SegmentA, 1) : null);
-        UnderlaySegment? b = l3 ? new UnderlaySegment("seg-b", SegmentB, Host(SegmentB, 1)) : null;
+        UnderlaySegment a = new(tor ? "rack1" : l3 ? "seg-a" : "br0", SegmentA, l3 ? Host(SegmentA, 1) : null);
+        UnderlaySegment? b = l3 ? new UnderlaySegment(tor ? "rack2" : "seg-b", SegmentB, Host(SegmentB, 1)) : null;
         List<UnderlaySegment> segments = b is null ? [a] : [a, b];
+        string netConf = options.NetConf ?? (tor ? TorPlanner.NetConf(torMode!.Value) : SeedConfig.NetConfFor(backend));
 
         LabHost? router = null;
-        if (l3)
+        if (tor)
+        {
+            router = TorPlanner.Router(ns("tor"), a, b!);
+        }
+        else if (l3)
         {
             router = new LabHost("router", ns("rtr"),
             [
@@ -120,11 +128,12 @@ public static class TopologyPlanner
             Backend = backend,
             Underlay = options.Underlay,
             Store = options.Store,
-            NetConf = options.NetConf ?? SeedConfig.NetConfFor(backend),
+            NetConf = netConf,
             CniConf = cni,
             SwitchNamespace = ns("sw"),
             Segments = segments,
             Router = router,
+            Tor = tor ? TorPlanner.Plan(torMode!.Value, netConf, options.NetConfSource, segments) : null,
             ControlPlane = controlPlane,
             Nodes = nodes,
             Pods = pods,
@@ -149,7 +158,7 @@ public static class TopologyPlanner
     {
         if (options.NetConf is null)
         {
-            return options.Backend ?? LabBackend.Vxlan;
+            return options.Backend ?? (options.Underlay == LabUnderlay.Tor ? LabBackend.Bgp : LabBackend.Vxlan);
         }
 
         string? type = ReadBackendType(options.NetConf, options.NetConfSource, errors);
@@ -161,11 +170,12 @@ public static class TopologyPlanner
         {
             "vxlan" => LabBackend.Vxlan,
             "host-gw" => LabBackend.HostGw,
+            "bgp" => LabBackend.Bgp,
             _ => null,
         };
         if (fromFile is null)
         {
-            errors.Add($"{options.NetConfSource}: Backend.Type \"{type}\": the lab runs vxlan or host-gw");
+            errors.Add($"{options.NetConfSource}: Backend.Type \"{type}\": the lab runs vxlan, host-gw or bgp (--topology tor)");
             return null;
         }
         if (options.Backend is LabBackend asked && asked != fromFile)
@@ -208,7 +218,7 @@ public static class TopologyPlanner
         }
     }
 
-    private static JsonElement? Property(JsonElement o, string name)
+    internal static JsonElement? Property(JsonElement o, string name)
     {
         foreach (JsonProperty p in o.EnumerateObject())
         {
@@ -220,9 +230,26 @@ public static class TopologyPlanner
         return null;
     }
 
-    public static string Format(LabBackend backend) => backend == LabBackend.HostGw ? "host-gw" : "vxlan";
+    public static string Format(LabBackend backend) => backend switch
+    {
+        LabBackend.HostGw => "host-gw",
+        LabBackend.Bgp => "bgp",
+        _ => "vxlan",
+    };
 
-    public static string Format(LabUnderlay underlay) => underlay == LabUnderlay.L3 ? "l3" : "l2";
+    public static string Format(LabUnderlay underlay) => underlay switch
+    {
+        LabUnderlay.L3 => "l3",
+        LabUnderlay.Tor => "tor",
+        _ => "l2",
+    };
+
+    public static LabUnderlay ParseUnderlay(string? underlay) => underlay switch
+    {
+        "l3" => LabUnderlay.L3,
+        "tor" => LabUnderlay.Tor,
+        _ => LabUnderlay.L2,
+    };
 
     public static string Format(LabStore store) => store switch
     {
