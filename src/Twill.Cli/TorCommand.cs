@@ -58,7 +58,7 @@ internal static class TorCommand
                     Console.Error.WriteLine($"twill tor routes: cannot list leases in {store.Description}: {e.Message}");
                     return ExitFailed;
                 }
-                Dictionary<string, IReadOnlyList<TorRoute>> current = Current(listing);
+                Dictionary<string, IReadOnlyList<TorRoute>> current = Current(listing, Warn);
                 Print(TorRouteRenderer.Add(dialect, current.Values.SelectMany(r => r)));
                 if (!parse.GetValue(watch))
                 {
@@ -68,12 +68,7 @@ internal static class TorCommand
                 {
                     await foreach (LeaseChange change in store.WatchAsync(listing.Revision, cancellationToken).ConfigureAwait(false))
                     {
-                        Dictionary<string, IReadOnlyList<TorRoute>> next = change.Kind switch
-                        {
-                            LeaseChangeKind.Resync => Current(change.Listing!),
-                            LeaseChangeKind.Delete => new(current.Where(kv => kv.Key != change.Key)),
-                            _ => With(current, change.Key, change.Record),
-                        };
+                        Dictionary<string, IReadOnlyList<TorRoute>> next = After(current, change, Warn);
                         HashSet<TorRoute> before = [.. current.Values.SelectMany(r => r)];
                         HashSet<TorRoute> after = [.. next.Values.SelectMany(r => r)];
                         Print(TorRouteRenderer.Remove(dialect, before.Except(after)));
@@ -90,6 +85,8 @@ internal static class TorCommand
         return routes;
     }
 
+    private static void Warn(string problem) => Console.Error.WriteLine("twill tor routes: warning: " + problem);
+
     private static void Print(IReadOnlyList<string> lines)
     {
         foreach (string line in lines)
@@ -100,32 +97,48 @@ internal static class TorCommand
     }
 
     /// <summary>Each unexpired, readable lease's routes by record key; unreadable ones are named on stderr.</summary>
-    internal static Dictionary<string, IReadOnlyList<TorRoute>> Current(LeaseListing listing)
+    internal static Dictionary<string, IReadOnlyList<TorRoute>> Current(LeaseListing listing, Action<string> warn)
     {
         Dictionary<string, IReadOnlyList<TorRoute>> routes = [];
         foreach (LeaseRecord record in listing.Records)
         {
-            routes = With(routes, record.Key, record);
+            Set(routes, record.Key, record, warn);
         }
         return routes;
     }
 
-    private static Dictionary<string, IReadOnlyList<TorRoute>> With(Dictionary<string, IReadOnlyList<TorRoute>> routes, string key, LeaseRecord? record)
+    /// <summary><paramref name="routes"/> after one watch event (a copy: the caller diffs it against the old map).</summary>
+    internal static Dictionary<string, IReadOnlyList<TorRoute>> After(Dictionary<string, IReadOnlyList<TorRoute>> routes, LeaseChange change, Action<string> warn)
     {
+        if (change.Kind == LeaseChangeKind.Resync)
+        {
+            return Current(change.Listing!, warn);
+        }
         Dictionary<string, IReadOnlyList<TorRoute>> next = new(routes);
-        next.Remove(key);
+        Set(next, change.Key, change.Kind == LeaseChangeKind.Delete ? null : change.Record, warn);
+        return next;
+    }
+
+    private static void Set(Dictionary<string, IReadOnlyList<TorRoute>> routes, string key, LeaseRecord? record, Action<string> warn)
+    {
+        routes.Remove(key);
         if (record is null || record.Expiration <= DateTimeOffset.UtcNow)
         {
-            return next;
+            return;
         }
-        if (Lease.TryFromRecord(record, out Lease? lease, out string? error))
+        if (!Lease.TryFromRecord(record, out Lease? lease, out string? error))
         {
-            next[key] = [.. TorRoute.Of(lease)];
+            warn($"lease {key} unreadable, no route: {error}");
+            return;
         }
-        else
+        if (lease.Subnets.IPv4 is not null && !lease.Attrs.HasPublicIP)
         {
-            Console.Error.WriteLine($"twill tor routes: warning: lease {key} unreadable, no route: {error}");
+            warn($"lease {key} has no PublicIP: no route for {lease.Subnets.IPv4}");
         }
-        return next;
+        if (lease.Subnets.IPv6 is not null && lease.Attrs.PublicIPv6 is null)
+        {
+            warn($"lease {key} has no PublicIPv6: no route for {lease.Subnets.IPv6}");
+        }
+        routes[key] = [.. TorRoute.Of(lease)];
     }
 }

@@ -8,6 +8,7 @@ namespace Twill.Cli;
 /// <summary>The switch dialects <c>twill tor routes --format</c> prints.</summary>
 internal enum TorRouteFormat
 {
+    /// <summary>iproute2 batch lines (<c>route replace …</c>), for <c>ip -batch -</c> on a Linux router.</summary>
     Linux,
     Frr,
     Eos,
@@ -37,8 +38,9 @@ internal sealed record TorRoute(IPNetwork Subnet, IPAddress NextHop)
 /// <summary>
 /// The static routes of the L3 top-of-rack topology in a switch's own configuration language, as an
 /// operator pastes them (pure: routes in, lines out). Adds print the route; removals print the
-/// dialect's negation (<c>no ip route …</c>, <c>delete …</c>, <c>ip route del …</c>), which is what
-/// <c>--watch</c> prints as nodes go.
+/// dialect's negation (<c>no ip route …</c>, <c>delete …</c>, <c>route del …</c>), which is what
+/// <c>--watch</c> prints as nodes go. Each line stands alone in the dialect's configuration mode, so a
+/// watch's output can be fed to the switch line by line (docs/tor.md).
 /// </summary>
 internal static class TorRouteRenderer
 {
@@ -75,13 +77,16 @@ internal static class TorRouteRenderer
         string no = add ? "" : "no ";
         return format switch
         {
-            TorRouteFormat.Linux => $"ip {(v6 ? "-6 " : "")}route {(add ? "replace" : "del")} {subnet} via {via}",
+            // `ip -batch` lines take no leading "ip" and no -6 (the family follows the prefix); replace
+            // and del both name the next hop so a replayed line is harmless with `ip -force -batch`.
+            TorRouteFormat.Linux => $"route {(add ? "replace" : "del")} {subnet} via {via} proto static",
             // FRR, EOS and NX-OS share the Cisco-like prefix-length form.
             TorRouteFormat.Frr or TorRouteFormat.Eos or TorRouteFormat.Nxos => $"{no}{(v6 ? "ipv6" : "ip")} route {subnet} {via}",
             // Classic IOS wants an IPv4 mask in dotted form.
             TorRouteFormat.Ios => v6
                 ? $"{no}ipv6 route {subnet} {via}"
                 : $"{no}ip route {route.Subnet.BaseAddress} {Mask(route.Subnet.PrefixLength)} {via}",
+            // Deleting the whole route, not just its next hop: a static route left without one fails the commit.
             TorRouteFormat.Junos => add
                 ? $"set routing-options {(v6 ? "rib inet6.0 " : "")}static route {subnet} next-hop {via}"
                 : $"delete routing-options {(v6 ? "rib inet6.0 " : "")}static route {subnet}",
