@@ -16,7 +16,7 @@ internal static class Program
         root.Subcommands.Add(LeasesCommand.Create());
         root.Subcommands.Add(LabCommand.Create());
         root.Subcommands.Add(TorCommand.Create());
-        root.Subcommands.Add(Planned("doctor", "Check this node for what the pod network needs (kernel modules, sysctls, subnet.env, leases).", null));
+        root.Subcommands.Add(Doctor.DoctorCommand.Create());
         root.Subcommands.Add(ManifestCommand.Create());
 
         HelpOption help = root.Options.OfType<HelpOption>().Single();
@@ -38,20 +38,5 @@ internal static class Program
             }
             return code;
         }
-    }
-
-    // A command whose implementation has not landed yet: it is listed so --help shows the whole
-    // tool, and running it says plainly that it is not there rather than pretending to work.
-    private static Command Planned(string name, string description, int? issue)
-    {
-        Command command = new(name, description + " (not yet implemented)");
-        command.TreatUnmatchedTokensAsErrors = false;
-        command.SetAction(_ =>
-        {
-            string where = issue is int n ? $" (tracked in issue {n})" : "";
-            Console.Error.WriteLine($"twill {name}: not yet implemented{where}.");
-            return 3;
-        });
-        return command;
     }
 }
