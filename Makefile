@@ -12,10 +12,11 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-.PHONY: help build cli cni kubeapi deps test test-unit test-root lab bench clean
+.PHONY: help build cli cni kubeapi image deps test test-unit test-root lab bench clean
 
 help:
 	@echo "make build      build out/bin/twill, out/bin/twill-kube-apiserver and the CNI plugins in out/cni/ (Native AOT)"
+	@echo "make image      build the container image localhost/twill:dev (deploy/Containerfile) on a Debian base made locally"
 	@echo "make test       install test dependencies (apt), build, run every test"
 	@echo "make test-unit  run only the tests that need no root, no namespaces and no built binary"
 	@echo "make lab        build, start a 3-node lab with the seed's configuration, check it, tear it down"
@@ -43,17 +44,22 @@ cni:
 	  for t in $(CNI_TYPES); do ln -f $(OUT)/cni/twill-cni $(OUT)/cni/$$t; done; \
 	else echo "cni: src/Twill.Cni not present yet; out/cni/ left empty"; fi
 
+# The image deploy/twill.yml runs, from out/ and a Debian 12 base made here from Debian's packages
+# (localhost/twill-base:bookworm, built once). The DaemonSet test (tests/Twill.Deploy.Tests) runs it.
+image: build
+	@CNI_TYPES="$(CNI_TYPES)" OUT="$(OUT)" bash build/image.sh
+
 # Everything the tests use, on a fresh Debian 12 machine as root.
 deps:
 	@bash build/install-deps.sh
 
-test: deps build
+test: deps build image
 	@bash build/run-tests.sh
 
 test-unit:
 	@bash build/run-tests.sh --filter "Category!=Root&Category!=Binary"
 
-test-root: deps build
+test-root: deps build image
 	@bash build/run-tests.sh --filter "Category=Root|Category=Binary"
 
 # Up, check, and down even when check fails, keeping check's exit status. KEEP=1 leaves the lab up.

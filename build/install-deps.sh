@@ -11,7 +11,8 @@ packages=(
   iputils-ping iperf3         # connectivity and throughput checks across namespaces
   jq curl util-linux          # reference CNI benchmark plumbing; HTTP checks; nsenter
   clang zlib1g-dev            # Native AOT linker toolchain
-  podman runc busybox-static  # a real CNI runtime drives the plugins (conformance Podman test)
+  podman runc busybox-static  # a real CNI runtime drives the plugins (conformance Podman test); make image; the DaemonSet test
+  mmdebstrap                  # make image: the Debian 12 base of the container image, from Debian's packages
   frr                         # a real BGP top-of-rack router (zebra + bgpd run per test namespace, never as the service)
 )
 

@@ -13,14 +13,21 @@ namespace Twill.Lab;
 /// </summary>
 internal sealed class CniRuntime
 {
-    private readonly string _cniPath;
+    private readonly Func<LabNode, LabNodeCni> _nodes;
     private readonly LabTopology _topology;
     private readonly LabPaths _paths;
     private readonly IProcessRunner _processes = ManagedProcessRunner.Instance;
 
+    /// <summary>Every node with the lab's own files: one plugin directory, the lab's conflist, each node's subnet.env in the state dir.</summary>
     public CniRuntime(string cniPath, LabTopology topology, LabPaths paths)
+        : this(node => new LabNodeCni(paths.SubnetEnv(node.Name), cniPath, topology.CniConf), topology, paths)
     {
-        _cniPath = cniPath;
+    }
+
+    /// <summary>Each node with its own subnet file, plugins and conflist (<see cref="ILabAgents.Cni"/>).</summary>
+    public CniRuntime(Func<LabNode, LabNodeCni> nodes, LabTopology topology, LabPaths paths)
+    {
+        _nodes = nodes;
         _topology = topology;
         _paths = paths;
     }
@@ -29,11 +36,12 @@ internal sealed class CniRuntime
     public JsonNode Add(LabPod pod)
     {
         JsonNode? result = null;
-        CniConfList list = _topology.CniConf;
+        LabNodeCni node = _nodes(_topology.Node(pod.Node));
+        CniConfList list = node.CniConf;
         for (int i = 0; i < list.Count; i++)
         {
-            string stdin = list.PluginConfig(i, result, Capabilities(pod), Extra(pod));
-            string output = Invoke("ADD", list.Types[i], pod, stdin);
+            string stdin = list.PluginConfig(i, result, Capabilities(pod), Extra(pod, node));
+            string output = Invoke("ADD", list.Types[i], pod, node, stdin);
             result = JsonNode.Parse(output) ?? throw new LabStepException($"CNI ADD {list.Types[i]} for {pod.Name}: empty result");
         }
         JsonNode final = result ?? throw new LabStepException("CNI ADD: the conflist has no plugins");
@@ -59,12 +67,13 @@ internal sealed class CniRuntime
             }
         }
         List<string> errors = [];
-        CniConfList list = _topology.CniConf;
+        LabNodeCni node = _nodes(_topology.Node(pod.Node));
+        CniConfList list = node.CniConf;
         for (int i = list.Count - 1; i >= 0; i--)
         {
             try
             {
-                Invoke("DEL", list.Types[i], pod, list.PluginConfig(i, cached, Capabilities(pod), Extra(pod)));
+                Invoke("DEL", list.Types[i], pod, node, list.PluginConfig(i, cached, Capabilities(pod), Extra(pod, node)));
             }
             catch (LabStepException e)
             {
@@ -107,19 +116,19 @@ internal sealed class CniRuntime
 
     // Keep every file a plugin writes inside the lab's state dir: the flannel plugin's subnetFile
     // and dataDir, and host-local's dataDir through the ipam the flannel plugin hands its delegate.
-    private Dictionary<string, JsonNode> Extra(LabPod pod) => new()
+    private Dictionary<string, JsonNode> Extra(LabPod pod, LabNodeCni node) => new()
     {
-        ["subnetFile"] = _paths.SubnetEnv(pod.Node),
+        ["subnetFile"] = node.SubnetFile,
         ["dataDir"] = _paths.FlannelDataDir(pod.Node),
         ["ipam"] = new JsonObject { ["dataDir"] = _paths.IpamDataDir(pod.Node) },
     };
 
-    private string Invoke(string command, string type, LabPod pod, string stdin)
+    private string Invoke(string command, string type, LabPod pod, LabNodeCni cni, string stdin)
     {
-        string binary = Path.Combine(_cniPath, type);
+        string binary = Path.Combine(cni.CniPath, type);
         if (!File.Exists(binary))
         {
-            throw new LabStepException($"CNI plugin \"{type}\" not found in {_cniPath} (run `make build`; CNI_PATH must hold flannel, bridge, host-local, portmap)");
+            throw new LabStepException($"CNI plugin \"{type}\" not found in {cni.CniPath} (run `make build`; CNI_PATH must hold flannel, bridge, host-local, portmap)");
         }
         LabNode node = _topology.Node(pod.Node);
         IReadOnlyList<string> argv = LabProcesses.WithNetns(node.Namespace, [binary]);
@@ -132,7 +141,7 @@ internal sealed class CniRuntime
                 ["CNI_CONTAINERID"] = pod.ContainerId(_topology.Name),
                 ["CNI_NETNS"] = "/var/run/netns/" + pod.Namespace,
                 ["CNI_IFNAME"] = "eth0",
-                ["CNI_PATH"] = _cniPath,
+                ["CNI_PATH"] = cni.CniPath,
                 ["CNI_ARGS"] = $"IgnoreUnknown=1;K8S_POD_NAMESPACE=lab;K8S_POD_NAME={pod.Name}",
             },
             Timeout = TimeSpan.FromSeconds(60),

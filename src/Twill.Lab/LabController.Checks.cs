@@ -35,7 +35,8 @@ public sealed partial class LabController
             problems.Add($"the twill binary for the agents was not found at {TwillPath}");
         }
         string cni = ResolveCniPath();
-        foreach (string type in topology.CniConf.Types.Distinct())
+        // Agents run by the caller install their own plugins (ILabAgents.Cni), checked when the pods are added.
+        foreach (string type in Agents is null ? topology.CniConf.Types.Distinct() : [])
         {
             if (!File.Exists(Path.Combine(cni, type)))
             {

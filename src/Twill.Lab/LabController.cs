@@ -117,15 +117,8 @@ public sealed partial class LabController
                 () => StartKube(topology, paths, journal)),
             _ => new("store", null, () => Directory.CreateDirectory(paths.StoreDir)),
         },
-        new("agents", $"{topology.Nodes.Count} agents ({TopologyPlanner.Format(topology.Backend)}), each node's subnet.env written", () =>
-        {
-            foreach (LabNode node in topology.Nodes)
-            {
-                Start(journal, "agent " + node.Name, node.Namespace,
-                    AgentLaunch.Arguments(TwillPath, topology, node, paths), paths.AgentLog(node.Name), AgentLaunch.Environment(topology, node));
-            }
-            WaitForSubnets(topology, paths, journal);
-        }),
+        new("agents", $"{topology.Nodes.Count} agents ({TopologyPlanner.Format(topology.Backend)}), each node's subnet.env written",
+            () => StartAgents(topology, paths, journal)),
         .. TorRouteSteps(topology, paths, journal),
         new("pods", $"{topology.Pods.Count} pods via CNI ({topology.CniConf.Name}: {string.Join(" → ", topology.CniConf.Types)})",
             () => AddPods(topology, paths, journal)),
@@ -149,7 +142,7 @@ public sealed partial class LabController
 
     private void AddPods(LabTopology topology, LabPaths paths, LabJournal journal)
     {
-        CniRuntime cni = new(ResolveCniPath(), topology, paths);
+        CniRuntime cni = new(node => NodeCni(topology, paths, node), topology, paths);
         journal.Record(s => s.Pods.AddRange(topology.Pods.Select(pod => new LabPodState
         {
             Name = pod.Name,
@@ -230,7 +223,7 @@ public sealed partial class LabController
         {
             foreach (string node in pending.ToArray())
             {
-                string file = paths.SubnetEnv(node);
+                string file = NodeCni(topology, paths, topology.Node(node)).SubnetFile;
                 if (File.Exists(file))
                 {
                     try
@@ -248,10 +241,9 @@ public sealed partial class LabController
                         // Written atomically by the agent; a parse error means not there yet.
                     }
                 }
-                LabProcess agent = state.Processes.First(p => p.Role == "agent " + node);
-                if (!LabProcesses.IsAlive(agent))
+                if (!AgentRunning(state, topology.Node(node)))
                 {
-                    throw new LabStepException($"the agent of {node} exited before writing {file}: {Tail(paths.AgentLog(node))}");
+                    throw new LabStepException($"the agent of {node} exited before writing {file}: {AgentLogTail(paths, topology.Node(node))}");
                 }
             }
             if (pending.Count == 0)
@@ -262,7 +254,7 @@ public sealed partial class LabController
             {
                 string first = pending.Order(StringComparer.Ordinal).First();
                 throw new LabStepException($"no subnet.env from {string.Join(", ", pending.Order(StringComparer.Ordinal))} " +
-                                           $"within {SubnetTimeout.TotalSeconds:0} s; {first}'s agent log: {Tail(paths.AgentLog(first))}");
+                                           $"within {SubnetTimeout.TotalSeconds:0} s; {first}'s agent log: {AgentLogTail(paths, topology.Node(first))}");
             }
             Thread.Sleep(25);
         }
