@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Etcdserverpb;
 using Grpc.Net.Client;
+using Twill.Core;
 
 namespace Twill.Leases.Etcd;
 
@@ -36,7 +37,7 @@ internal sealed class EtcdEndpoint : IDisposable
             }
             if (ca is not null)
             {
-                ssl.RemoteCertificateValidationCallback = (_, certificate, _, errors) => TrustedBy(ca, certificate, errors);
+                ssl.RemoteCertificateValidationCallback = PrivateCaTrust.Callback(ca);
             }
             handler.SslOptions = ssl;
         }
@@ -67,19 +68,4 @@ internal sealed class EtcdEndpoint : IDisposable
     public string? Token { get; set; }
 
     public void Dispose() => _channel.Dispose();
-
-    /// <summary>The server's chain must end at our CA (not the system's roots) and its name must match the URL's host.</summary>
-    private static bool TrustedBy(X509Certificate2 ca, X509Certificate? certificate, SslPolicyErrors errors)
-    {
-        if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
-        {
-            return false;
-        }
-        using X509Chain chain = new();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using X509Certificate2 server = new(certificate);
-        return chain.Build(server);
-    }
 }

@@ -1,9 +1,9 @@
-using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Etcdserverpb;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Twill.Core;
 
 namespace Twill.KubeApi.Storage;
 
@@ -55,19 +55,7 @@ internal sealed class EtcdStorage : IDisposable
         }
         if (ca is not null)
         {
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (certificate is null || (errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
-                {
-                    return false;
-                }
-                using X509Chain chain = new();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                using X509Certificate2 server = new(certificate);
-                return chain.Build(server);
-            };
+            handler.SslOptions.RemoteCertificateValidationCallback = PrivateCaTrust.Callback(ca);
         }
         return handler;
     }
