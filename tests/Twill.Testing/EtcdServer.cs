@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -72,7 +70,7 @@ public sealed class EtcdServer : IDisposable
         try
         {
             EtcdTlsFiles? files = tls ? EtcdTlsFiles.Create(Path.Combine(dir, "tls")) : null;
-            int[] ports = FreePorts(members * 2);
+            int[] ports = LoopbackPorts.Free(members * 2);
             string scheme = tls ? "https" : "http";
             string token = Path.GetFileName(dir);
             var layout = Enumerable.Range(0, members)
@@ -265,29 +263,6 @@ public sealed class EtcdServer : IDisposable
                 }
                 string root = Path.GetDirectoryName(dataDir["--data-dir=".Length..]) ?? "";
                 TryDelete(root);
-            }
-        }
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        // Hold every listener until all are chosen so the kernel cannot hand one port out twice.
-        List<TcpListener> listeners = [];
-        try
-        {
-            for (int i = 0; i < count; i++)
-            {
-                TcpListener l = new(IPAddress.Loopback, 0);
-                l.Start();
-                listeners.Add(l);
-            }
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (TcpListener l in listeners)
-            {
-                l.Stop();
             }
         }
     }

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
@@ -123,7 +121,7 @@ public sealed class KubeApiServer : IDisposable
         KubeApiServer? server = null;
         try
         {
-            int[] ports = FreePorts(2);
+            int[] ports = LoopbackPorts.Free(2);
             string token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
             server = new KubeApiServer(etcd, owns, dir, ports[0], ports[1], token, bookmarkInterval ?? TimeSpan.FromSeconds(1));
             List<string> genArgs = ["gen-certs", "--dir", Path.Combine(dir, "pki")];
@@ -365,28 +363,6 @@ public sealed class KubeApiServer : IDisposable
         }
         catch (IOException)
         {
-        }
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        List<TcpListener> listeners = [];
-        try
-        {
-            for (int i = 0; i < count; i++)
-            {
-                TcpListener l = new(IPAddress.Loopback, 0);
-                l.Start();
-                listeners.Add(l);
-            }
-            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
-        }
-        finally
-        {
-            foreach (TcpListener l in listeners)
-            {
-                l.Stop();
-            }
         }
     }
 }
