@@ -25,44 +25,22 @@ internal static class Age
             return "0s";
         }
         long seconds = (long)d.TotalSeconds;
-        if (seconds < 120)
-        {
-            return $"{seconds}s";
-        }
         long minutes = (long)d.TotalMinutes;
-        if (minutes < 10)
-        {
-            long s = seconds % 60;
-            return s == 0 ? $"{minutes}m" : $"{minutes}m{s}s";
-        }
-        if (minutes < 180)
-        {
-            return $"{minutes}m";
-        }
         long hours = (long)d.TotalHours;
-        if (hours < 8)
-        {
-            long m = minutes % 60;
-            return m == 0 ? $"{hours}h" : $"{hours}h{m}m";
-        }
-        if (hours < 48)
-        {
-            return $"{hours}h";
-        }
-        if (hours < 24 * 8)
-        {
-            long h = hours % 24;
-            return h == 0 ? $"{hours / 24}d" : $"{hours / 24}d{h}h";
-        }
-        if (hours < 24 * 365 * 2)
-        {
-            return $"{hours / 24}d";
-        }
-        if (hours < 24 * 365 * 8)
-        {
-            long dy = hours / 24 % 365;
-            return dy == 0 ? $"{hours / 24 / 365}y" : $"{hours / 24 / 365}y{dy}d";
-        }
-        return $"{hours / 24 / 365}y";
+        long days = hours / 24;
+        long years = days / 365;
+        return seconds < 120 ? $"{seconds}s"
+            : minutes < 10 ? Units(minutes, "m", seconds % 60, "s")
+            : minutes < 180 ? $"{minutes}m"
+            : hours < 8 ? Units(hours, "h", minutes % 60, "m")
+            : hours < 48 ? $"{hours}h"
+            : hours < 24 * 8 ? Units(days, "d", hours % 24, "h")
+            : hours < 24 * 365 * 2 ? $"{days}d"
+            : hours < 24 * 365 * 8 ? Units(years, "y", days % 365, "d")
+            : $"{years}y";
     }
+
+    /// <summary>"3m" or "3m20s": the smaller unit is shown only when it is not zero.</summary>
+    private static string Units(long whole, string unit, long rest, string restUnit) =>
+        rest == 0 ? $"{whole}{unit}" : $"{whole}{unit}{rest}{restUnit}";
 }
