@@ -3,61 +3,8 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using Twill.Bgp.Wire;
 
+// Over 400 lines for one idea: RFC 4271 §8's state machine, its transitions kept together so they read against the RFC.
 namespace Twill.Bgp.Session;
-
-/// <summary>The session states of RFC 4271 §8.2.2.</summary>
-public enum BgpState
-{
-    Idle,
-
-    /// <summary>A TCP connect to the peer is under way.</summary>
-    Connect,
-
-    /// <summary>Waiting to retry the connect (and accepting the peer's connection if we listen).</summary>
-    Active,
-
-    OpenSent,
-    OpenConfirm,
-    Established,
-}
-
-/// <summary>What the two OPENs agreed.</summary>
-public sealed record NegotiatedSession(
-    OpenMessage Local,
-    OpenMessage Peer,
-    ushort HoldTime,
-    IReadOnlyList<BgpFamily> Families,
-    bool FourOctetAs,
-    bool RouteRefresh,
-    GracefulRestartCapability? PeerGracefulRestart)
-{
-    public BgpCodecOptions CodecOptions => new(FourOctetAs);
-
-    /// <summary>RFC 4271 §10: a third of the hold time (none when the hold time is 0).</summary>
-    public TimeSpan KeepaliveInterval => HoldTime == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(HoldTime / 3.0);
-}
-
-/// <summary>What the driver must do after feeding the FSM an event.</summary>
-public abstract record BgpAction;
-
-/// <summary>Open an outgoing TCP connection, known from now on as <paramref name="ConnectionId"/>.</summary>
-public sealed record ConnectAction(int ConnectionId) : BgpAction;
-
-public sealed record SendAction(int ConnectionId, BgpMessage Message) : BgpAction;
-
-/// <summary>Close the connection (after sending what is queued).</summary>
-public sealed record CloseAction(int ConnectionId) : BgpAction;
-
-public sealed record EstablishedAction(int ConnectionId, NegotiatedSession Session) : BgpAction;
-
-/// <summary>The session left Established. <paramref name="PeerKeepsRoutes"/>: graceful restart was negotiated and no NOTIFICATION ended it.</summary>
-public sealed record SessionDownAction(string Reason, bool PeerKeepsRoutes, NegotiatedSession Session) : BgpAction;
-
-public sealed record UpdateReceivedAction(UpdateMessage Update) : BgpAction;
-
-public sealed record RouteRefreshRequestedAction(BgpFamily Family) : BgpAction;
-
-public sealed record LogAction(LogLevel Level, string Message) : BgpAction;
 
 /// <summary>
 /// The RFC 4271 finite state machine of one peer, for a speaker that connects actively and may also

@@ -66,7 +66,7 @@ public class ConfigReaderTests
         IpamSection ipam = c.Ipam!;
         Assert.Equal("/tmp/x", ipam.DataDir);
         Assert.Equal("/etc/r", ipam.ResolvConf);
-        Assert.Equal("10.9.0.0/16", ipam.Subnet);
+        Assert.Equal("10.9.0.0/16", ipam.SingleRange.Subnet);
         Assert.Equal(2, ipam.Ranges!.Count);
         Assert.Equal("10.244.3.10", ipam.Ranges[0][0].RangeStart);
         Assert.Equal("10.244.3.1", ipam.Ranges[0][0].Gateway);

@@ -33,10 +33,9 @@ public sealed class IpamSection
     [JsonPropertyName("dataDir")] public string? DataDir { get; set; }
     [JsonPropertyName("resolvConf")] public string? ResolvConf { get; set; }
     [JsonPropertyName("ranges")] public List<List<RangeConfig>>? Ranges { get; set; }
-    [JsonPropertyName("subnet")] public string? Subnet { get; set; }
-    [JsonPropertyName("rangeStart")] public string? RangeStart { get; set; }
-    [JsonPropertyName("rangeEnd")] public string? RangeEnd { get; set; }
-    [JsonPropertyName("gateway")] public string? Gateway { get; set; }
+
+    /// <summary>The old single-range keys (subnet, rangeStart, rangeEnd, gateway) beside "ranges", as Go's embedded Range.</summary>
+    public RangeConfig SingleRange { get; set; } = new();
 }
 
 public sealed class IpsHolder
@@ -83,9 +82,9 @@ public sealed class HostLocalConfig
         }
         IpamSection ipam = conf?.Ipam ?? throw new CniException(CniErrorCode.InvalidNetworkConfig, "IPAM config missing 'ipam' key");
         List<List<RangeConfig>> rawSets = [.. ipam.Ranges ?? []];
-        if (ipam.Subnet is not null)
+        if (ipam.SingleRange.Subnet is not null)
         {
-            rawSets.Insert(0, [new RangeConfig { Subnet = ipam.Subnet, RangeStart = ipam.RangeStart, RangeEnd = ipam.RangeEnd, Gateway = ipam.Gateway }]);
+            rawSets.Insert(0, [ipam.SingleRange]);
         }
         if (rawSets.Count == 0)
         {

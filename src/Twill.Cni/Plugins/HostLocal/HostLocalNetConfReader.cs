@@ -78,10 +78,7 @@ internal static class HostLocalNetConfReader
             DataDir = ConfigJson.Str(i, "dataDir", p),
             ResolvConf = ConfigJson.Str(i, "resolvConf", p),
             Ranges = ranges,
-            Subnet = ConfigJson.Str(i, "subnet", p),
-            RangeStart = ConfigJson.Str(i, "rangeStart", p),
-            RangeEnd = ConfigJson.Str(i, "rangeEnd", p),
-            Gateway = ConfigJson.Str(i, "gateway", p),
+            SingleRange = Range(i, p),
         };
     }
 
