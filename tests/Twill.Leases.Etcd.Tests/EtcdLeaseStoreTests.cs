@@ -199,34 +199,6 @@ public sealed class EtcdLeaseStoreTests(EtcdFixture etcd) : IClassFixture<EtcdFi
     }
 
     [Fact]
-    public async Task WatchAsync_FromCompactedRevision_DeliversResyncThenGoesOn()
-    {
-        string prefix = Etcd.FreshPrefix();
-        await using EtcdLeaseStore store = NewStore(prefix);
-        long before = (await store.ListAsync(CancellationToken.None)).Revision;
-        await store.TryCreateAsync("10.244.1.0-24", "{\"a\":1}", Day, CancellationToken.None);
-        await store.TryCreateAsync("10.244.2.0-24", "{\"b\":2}", Day, CancellationToken.None);
-        await store.DeleteAsync("10.244.1.0-24", CancellationToken.None);
-        long compacted = _server.Compact();
-
-        // A watcher that last saw `before` cannot be replayed the three changes since.
-        await using WatchRecorder watch = new(store, before);
-        LeaseChange resync = await watch.NextAsync();
-
-        Assert.Equal(LeaseChangeKind.Resync, resync.Kind);
-        Assert.NotNull(resync.Listing);
-        Assert.Equal(["10.244.2.0-24"], resync.Listing.Records.Select(r => r.Key));
-        Assert.Equal("{\"b\":2}", resync.Listing.Records[0].Value);
-        Assert.True(resync.Revision >= compacted);
-
-        await store.TryCreateAsync("10.244.3.0-24", "{\"c\":3}", Day, CancellationToken.None);
-        LeaseChange after = await watch.NextAsync();
-        Assert.Equal(LeaseChangeKind.Put, after.Kind);
-        Assert.Equal("10.244.3.0-24", after.Key);
-        Assert.Equal("{\"c\":3}", after.Record!.Value);
-    }
-
-    [Fact]
     public async Task WatchAsync_FromRevision_ReplaysEveryChangeInOrder()
     {
         string prefix = Etcd.FreshPrefix();

@@ -231,35 +231,6 @@ public sealed class KubeStoreStandInTests : IDisposable
     }
 
     [Fact]
-    public async Task List_NodeDeletedWhileTheAgentWasDown_IsNotInTheNextSnapshot()
-    {
-        CreateNode("own", "10.244.1.0/24");
-        CreateNode("n2", "10.244.2.0/24", NodeJson.Vxlan("192.0.2.2", "02:00:00:00:00:02"));
-        CreateNode("n3", "10.244.3.0/24", NodeJson.Vxlan("192.0.2.3", "02:00:00:00:00:03"));
-        await using (KubeLeaseStore first = Store())
-        {
-            LeaseManager before = new(first, Vxlan);
-            await before.AcquireAsync(OwnAttrs(), CancellationToken.None);
-            using CancellationTokenSource stop = new();
-            PeerEvents e = new(before, stop.Token);
-            Assert.Equal(2, (await e.NextAsync()).Peers.Count);
-            await stop.CancelAsync();
-        }
-
-        _server.Kubectl("delete", "node", "n2").EnsureSuccess("kubectl delete");
-        await using KubeLeaseStore store = Store();
-        LeaseManager manager = new(store, Vxlan);
-        await manager.AcquireAsync(OwnAttrs(), CancellationToken.None);
-        using CancellationTokenSource cts = new();
-        PeerEvent snapshot = await new PeerEvents(manager, cts.Token).NextAsync();
-
-        // The agent replaces its peers with the snapshot, so the full reconcile at start removes n2's routes.
-        Assert.Equal(PeerEventKind.Snapshot, snapshot.Kind);
-        Assert.Equal(["10.244.3.0-24"], snapshot.Peers.Select(p => p.Key));
-        await cts.CancelAsync();
-    }
-
-    [Fact]
     public async Task Delete_OwnRecord_RemovesFlannelsAnnotations()
     {
         CreateNode("own", "10.244.1.0/24");

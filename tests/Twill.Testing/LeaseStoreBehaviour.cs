@@ -130,7 +130,7 @@ public abstract class LeaseStoreBehaviour : IAsyncLifetime
         {
             // The store reads each changed record's present state: a value overwritten or a record deleted before
             // the watch read it may be merged away, but what arrives is in order and ends in the store's state.
-            while (!(node.Manager.Peers.ToArray() is [Lease only] && only.Attrs.VxlanData!.VtepMacText == "02:00:00:00:00:22"))
+            while (!(Fold(events) is [Lease only] && only.Attrs.VxlanData!.VtepMacText == "02:00:00:00:00:22"))
             {
                 events.Add(await node.NextAsync());
             }
@@ -145,7 +145,7 @@ public abstract class LeaseStoreBehaviour : IAsyncLifetime
         // A marker: nothing older arrives after the state settled.
         await Publish("n4", 4);
         PeerEvent marker = await node.NextAsync();
-        Assert.Equal((PeerEventKind.Added, "10.244.4.0-24"), (marker.Kind, marker.Lease!.Key));
+        Assert.True((PeerEventKind.Added, "10.244.4.0-24") == (marker.Kind, marker.Lease?.Key), "events: " + node.Received);
     }
 
     [Fact]
@@ -267,22 +267,23 @@ public abstract class LeaseStoreBehaviour : IAsyncLifetime
     {
         await Publish("n2", 2);
         await using SuiteNode node = await StartAsync();
-        Assert.Single((await node.NextAsync()).Peers);
+        PeerEvent start = await node.NextAsync();
+        Assert.Single(start.Peers);
 
         await Harness.InterruptWatchAsync();
         await Publish("n3", 3);
         await Harness.RemovePeerAsync("n2", "10.244.2.0/24");
         await Publish("n3", 3, ip: "192.0.2.33");
 
-        // Either the three changes one by one, or (a store that could not replay) one snapshot of the result:
-        // never an event twice, never a lost one.
+        // Either the three changes one by one, or (a store that could not replay) one snapshot of the result,
+        // or (a store that keeps only the present) the changes merged per record: never an event twice, never a lost one.
         List<PeerEvent> events = [await node.NextAsync()];
-        while (!(events[^1].Lease?.Attrs.PublicIP.Equals(IPAddress.Parse("192.0.2.33")) == true
-            || (events[^1].Kind == PeerEventKind.Snapshot && events[^1].Peers.Count == 1 && events[^1].Peers.Any(p => p.Attrs.PublicIP.Equals(IPAddress.Parse("192.0.2.33"))))))
+        while (!(Fold([start, .. events]) is [Lease only] && only.Attrs.PublicIP.Equals(IPAddress.Parse("192.0.2.33"))))
         {
             events.Add(await node.NextAsync());
         }
-        if (events.All(e => e.Kind != PeerEventKind.Snapshot))
+        Assert.Equal(events.Count, events.Select(e => (e.Kind, e.Lease?.Key, e.Lease?.Attrs)).Distinct().Count());
+        if (Harness.KeepsHistory && events.All(e => e.Kind != PeerEventKind.Snapshot))
         {
             Assert.Equal([(PeerEventKind.Added, "10.244.3.0-24"), (PeerEventKind.Removed, "10.244.2.0-24"), (PeerEventKind.Changed, "10.244.3.0-24")],
                 events.Select(e => (e.Kind, e.Lease!.Key)));
@@ -295,7 +296,7 @@ public abstract class LeaseStoreBehaviour : IAsyncLifetime
         // A marker: nothing replayed from before the interruption arrives after the state settled.
         await Publish("n4", 4);
         PeerEvent marker = await node.NextAsync();
-        Assert.Equal((PeerEventKind.Added, "10.244.4.0-24"), (marker.Kind, marker.Lease!.Key));
+        Assert.True((PeerEventKind.Added, "10.244.4.0-24") == (marker.Kind, marker.Lease?.Key), "events: " + node.Received);
     }
 
     [Fact]
@@ -353,12 +354,12 @@ public abstract class LeaseStoreBehaviour : IAsyncLifetime
 
         Assert.Equal(LeaseChangeKind.Resync, resync.Kind);
         LeaseRecord n3 = Assert.Single(resync.Listing!.Records);
-        Assert.Equal(("10.244.3.0-24", IPAddress.Parse("192.0.2.3")), (n3.Key, LeaseAttrs.Parse(n3.Value).PublicIP));
+        Assert.Equal(("10.244.3.0-24", Peer(3)), (n3.Key, LeaseAttrs.Parse(n3.Value)));
         Assert.True(resync.Revision >= compacted, $"resync at {resync.Revision}, compacted to {compacted}");
         await Publish("n4", 4);
         LeaseChange after = await watch.NextAsync();
         Assert.Equal((LeaseChangeKind.Put, "10.244.4.0-24"), (after.Kind, after.Key));
-        Assert.Equal(IPAddress.Parse("192.0.2.4"), LeaseAttrs.Parse(after.Record!.Value).PublicIP);
+        Assert.Equal(Peer(4), LeaseAttrs.Parse(after.Record!.Value));
     }
 
     [Fact]
@@ -408,6 +409,28 @@ public abstract class LeaseStoreBehaviour : IAsyncLifetime
         Assert.True(Lease.TryFromRecord(record, out Lease? lease, out string? error), error);
         Assert.Equal(OwnAttrs, lease.Attrs);
         Assert.Equal(Harness.FlannelsPublication(OwnAttrs), await Harness.ReadOwnPublicationAsync());
+    }
+
+    /// <summary>The peers as the events themselves say (the manager's own set may already be ahead of what the test has read).</summary>
+    private static Lease[] Fold(IEnumerable<PeerEvent> events)
+    {
+        Dictionary<string, Lease> peers = [];
+        foreach (PeerEvent e in events)
+        {
+            switch (e.Kind)
+            {
+                case PeerEventKind.Snapshot:
+                    peers = e.Peers.ToDictionary(p => p.Key);
+                    break;
+                case PeerEventKind.Removed:
+                    peers.Remove(e.Lease!.Key);
+                    break;
+                default:
+                    peers[e.Lease!.Key] = e.Lease;
+                    break;
+            }
+        }
+        return [.. peers.Values.OrderBy(p => p.Key, StringComparer.Ordinal)];
     }
 
     private List<string> Warnings()

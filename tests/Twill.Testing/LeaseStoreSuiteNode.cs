@@ -43,6 +43,9 @@ internal sealed class SuiteNode : IAsyncDisposable
 
     public LeaseManager Manager { get; }
 
+    /// <summary>What the test has read so far, for failure messages.</summary>
+    public string Received => string.Join(", ", _received);
+
     public async Task<PeerEvent> NextAsync()
     {
         using CancellationTokenSource timeout = new(Deadline);

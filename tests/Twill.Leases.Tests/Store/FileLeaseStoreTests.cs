@@ -164,21 +164,6 @@ public sealed class FileLeaseStoreTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task WatchAsync_DirectoryMovedOnSinceListing_StartsWithResync()
-    {
-        await using FileLeaseStore store = new(_dir);
-        LeaseListing start = await store.ListAsync(CancellationToken.None);
-        await store.TryCreateAsync("10.244.3.0-24", "v", Day, CancellationToken.None);
-        using CancellationTokenSource cts = new(TimeSpan.FromSeconds(10));
-        await using IAsyncEnumerator<LeaseChange> changes = store.WatchAsync(start.Revision, cts.Token).GetAsyncEnumerator(cts.Token);
-
-        Assert.True(await changes.MoveNextAsync());
-
-        Assert.Equal(LeaseChangeKind.Resync, changes.Current.Kind);
-        Assert.Equal(["10.244.3.0-24"], changes.Current.Listing!.Records.Select(r => r.Key));
-    }
-
-    [Fact]
     public async Task TryCreateAsync_FiftyStoresRacingForOneKey_OnlyOneWins()
     {
         FileLeaseStore[] stores = [.. Enumerable.Range(0, 50).Select(_ => new FileLeaseStore(_dir))];
