@@ -161,6 +161,10 @@ internal static class LabCommand
             IReadOnlyList<NodeStatus> nodes = LabStatus.Collect(state, paths);
             console.Table(["node", "address", "lease (subnet.env)", "agent", "healthz", "kernel"],
                 nodes.Select(n => new[] { n.Node, n.Address, n.Subnet, n.Agent, n.Health, n.Kernel }));
+            if (state.Store == TopologyPlanner.Format(LabStore.Kube))
+            {
+                KubeStatusTable(console, state, paths);
+            }
             console.Table(["pod", "node", "address", "hostPort"],
                 state.Pods.Select(p => new[] { p.Name, p.Node, p.Address ?? "-", $"{p.HostPort} → {p.ContainerPort}" }));
             if (TorStatus.Collect(state, paths) is TorStatus tor)
@@ -176,6 +180,21 @@ internal static class LabCommand
             return nodes.All(n => n.Agent.StartsWith("running", StringComparison.Ordinal)) ? 0 : ExitFailed;
         });
         return status;
+    }
+
+    // The Nodes as the API server holds them: Flannel's annotations and NetworkUnavailable (the IPv6 columns only when a node has them).
+    private static void KubeStatusTable(LabConsole console, LabState state, LabPaths paths)
+    {
+        IReadOnlyList<KubeNodeStatus> kube = LabKubeStatus.Collect(state, paths, out string? problem);
+        if (problem is not null)
+        {
+            console.Warn(problem);
+            return;
+        }
+        bool v6 = kube.Any(k => k.PublicIPv6 != "-" || k.VtepMacV6 != "-");
+        string[] head = ["Node", "podCIDRs", "backend-type", "public-ip", "VtepMAC", .. v6 ? (string[])["public-ipv6", "VtepMAC (v6)"] : [], "NetworkUnavailable"];
+        console.Table(head, kube.Select(k => (string[])[k.Node, k.PodCidrs, k.BackendType, k.PublicIP, k.VtepMac,
+            .. v6 ? (string[])[k.PublicIPv6, k.VtepMacV6] : [], k.NetworkUnavailable]));
     }
 
     private static Command Exec()

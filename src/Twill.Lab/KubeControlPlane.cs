@@ -143,8 +143,11 @@ internal static class KubeControlPlane
 
     /// <summary>kubectl with the admin kubeconfig, run inside the control-plane namespace.</summary>
     public static ToolResult Kubectl(LabTopology topology, LabPaths paths, IReadOnlyList<string> args, string? stdin) =>
-        Run(LabProcesses.WithNetns(topology.ControlPlane!.Namespace,
-            [KubectlPath, "--kubeconfig", paths.Kubeconfig, "--request-timeout=10s", .. args]), stdin);
+        Kubectl(topology.ControlPlane!.Namespace, paths.Kubeconfig, args, stdin);
+
+    /// <summary>kubectl with <paramref name="kubeconfig"/>, run inside <paramref name="controlPlaneNamespace"/>.</summary>
+    public static ToolResult Kubectl(string controlPlaneNamespace, string kubeconfig, IReadOnlyList<string> args, string? stdin) =>
+        Run(LabProcesses.WithNetns(controlPlaneNamespace, [KubectlPath, "--kubeconfig", kubeconfig, "--request-timeout=10s", .. args]), stdin);
 
     /// <summary>A finished command: exit code and stdout followed by stderr.</summary>
     public sealed record ToolResult(int ExitCode, string Output);

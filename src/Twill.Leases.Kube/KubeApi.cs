@@ -48,8 +48,15 @@ public sealed class KubeApi(KubeConnection connection, string annotationPrefix, 
     public async Task<NodePage> ListNodesAsync(int limit, string? continueToken, CancellationToken cancellationToken)
     {
         string path = $"api/v1/nodes?limit={limit}" + (string.IsNullOrEmpty(continueToken) ? "" : "&continue=" + Uri.EscapeDataString(continueToken));
-        byte[] body = await GetBytesAsync(path, cancellationToken).ConfigureAwait(false);
-        return ParseList(body, annotationPrefix);
+        using CancellationTokenSource timeout = Timeout(cancellationToken);
+        using HttpRequestMessage request = await RequestAsync(HttpMethod.Get, path, timeout.Token).ConfigureAwait(false);
+        using HttpResponseMessage response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+        Stream body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            // Streamed: a page is never held whole (see NodeListReader).
+            return await NodeListReader.ReadAsync(body, annotationPrefix, timeout.Token).ConfigureAwait(false);
+        }
     }
 
     /// <summary><c>GET /api/v1/nodes/{name}</c>.</summary>
@@ -148,69 +155,12 @@ public sealed class KubeApi(KubeConnection connection, string annotationPrefix, 
         }
     }
 
-    /// <summary>Parses a NodeList page.</summary>
+    /// <summary>Parses a NodeList page held whole (a test fixture); the API's pages are streamed through the same reader.</summary>
     public static NodePage ParseList(ReadOnlySpan<byte> json, string annotationPrefix)
     {
-        Utf8JsonReader reader = new(json);
-        List<NodeSummary> nodes = [];
-        long rv = 0;
-        string cont = "";
-        reader.Read();
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            throw new JsonException("node list: not a JSON object");
-        }
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("metadata"))
-            {
-                reader.Read();
-                if (reader.TokenType != JsonTokenType.StartObject)
-                {
-                    reader.Skip();
-                    continue;
-                }
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                {
-                    bool isRv = reader.ValueTextEquals("resourceVersion");
-                    bool isContinue = reader.ValueTextEquals("continue");
-                    reader.Read();
-                    if (isRv && reader.TokenType == JsonTokenType.String)
-                    {
-                        rv = NodeSummary.ParseResourceVersion(reader.GetString());
-                    }
-                    else if (isContinue && reader.TokenType == JsonTokenType.String)
-                    {
-                        cont = reader.GetString()!;
-                    }
-                    else
-                    {
-                        reader.Skip();
-                    }
-                }
-            }
-            else if (reader.ValueTextEquals("items"))
-            {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.StartArray)
-                {
-                    while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
-                    {
-                        nodes.Add(NodeSummary.Read(ref reader, annotationPrefix));
-                    }
-                }
-                else
-                {
-                    reader.Skip();
-                }
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
-            }
-        }
-        return new NodePage(nodes, rv, cont);
+        NodeListReader reader = new(annotationPrefix);
+        reader.Feed(json, isFinal: true);
+        return new NodePage(reader.Nodes, reader.ResourceVersion, reader.Continue);
     }
 
     /// <summary>Parses one watch event line: <c>{"type":"MODIFIED","object":{...}}</c>.</summary>

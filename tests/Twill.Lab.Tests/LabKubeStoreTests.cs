@@ -48,6 +48,22 @@ public sealed class LabKubeStoreTests
                 Assert.Equal("False", unavailable.GetProperty("status").GetString());
             }
 
+            // twill lab status shows each Node's annotations and NetworkUnavailable as the API server holds them.
+            Tool.Result status = LabHarness.Run("lab", "status", "--name", name);
+            Assert.True(status.ExitCode == 0, $"lab status failed ({status.ExitCode}):\n{status.Stdout}\n{status.Stderr}");
+            Assert.Contains("NetworkUnavailable", status.Stdout, StringComparison.Ordinal);
+            foreach (JsonElement item in items)
+            {
+                string node = item.GetProperty("metadata").GetProperty("name").GetString()!;
+                string data = item.GetProperty("metadata").GetProperty("annotations").GetProperty("flannel.alpha.coreos.com/backend-data").GetString()!;
+                string mac = JsonDocument.Parse(data).RootElement.GetProperty("VtepMAC").GetString()!;
+                string row = status.Stdout.Split('\n').Single(l => l.Contains(mac, StringComparison.Ordinal));
+                Assert.Contains(node, row, StringComparison.Ordinal);
+                Assert.Contains(LabHarness.Node(state, node).Address, row, StringComparison.Ordinal);
+                Assert.Contains("vxlan", row, StringComparison.Ordinal);
+                Assert.Contains("False (FlannelIsUp)", row, StringComparison.Ordinal);
+            }
+
             string node3Subnet = LabHarness.PodNetwork(LabHarness.Node(state, "node3"));
             Assert.NotNull(LabHarness.RouteTo(name, "node1", node3Subnet));
             Kubectl(name, "delete", "node", "node3");
