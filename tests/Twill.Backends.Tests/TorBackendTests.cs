@@ -56,6 +56,7 @@ public sealed class TorBackendTests : IDisposable
         Reconciler reconciler = new(new RtnlKernelPort(_node.Rtnl));
 
         ReconcileResult both = reconciler.Reconcile(TorBackend.Plan([], [Learnt("10.244.201.0/24", Tor1, Tor2)], underlay));
+        Assert.True(both.Converged, string.Join("; ", both.Errors));
         JsonElement route = Assert.Single(_node.Ns.IpJson("route", "show", "proto", "84").EnumerateArray());
         string[] hops = [.. route.GetProperty("nexthops").EnumerateArray().Select(h => $"{h.GetProperty("gateway").GetString()} {h.GetProperty("dev").GetString()}")];
         // A second full pass reads the multipath route back as planned: nothing to do.

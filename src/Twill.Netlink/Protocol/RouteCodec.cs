@@ -109,11 +109,11 @@ internal static class RouteCodec
         return hops;
     }
 
-    /// <summary>Like ip: host scope for local routes, link scope for device routes without a gateway.</summary>
+    /// <summary>Like ip: host scope for local routes, link scope for device routes without a gateway (a multipath route has its gateways in RTA_MULTIPATH).</summary>
     private static RouteScope DefaultScope(Route route) => route.Type switch
     {
         RouteType.Local => RouteScope.Host,
-        RouteType.Unicast when route.Gateway is null => RouteScope.Link,
+        RouteType.Unicast when route.Gateway is null && route.NextHops is not { Count: > 1 } => RouteScope.Link,
         _ => RouteScope.Universe,
     };
 
