@@ -17,7 +17,7 @@ public class TorAgentTests(ITestOutputHelper output)
     private const string Peer = """{"Address":"192.0.2.1","ASN":65000,"HoldTime":9}""";
 
     private static string Backend(string extra = "") =>
-        $$"""{"Type":"bgp","ASN":64512,"Peers":[{{Peer}}],"RestartTime":60,"ConnectTimeout":3{{extra}}}""";
+        $$"""{"Type":"bgp","ASN":64512,"Peers":[{{Peer}}],"RestartTime":60,"ConnectTimeout":3,"Communities":["64512:100"]{{extra}}}""";
 
     private static void Eventually(Func<bool> condition, string what, TorAgentLab lab) =>
         Assert.True(AgentLab.Eventually(condition, Patience), $"{what}\n{lab.Diagnose()}");
@@ -35,6 +35,7 @@ public class TorAgentTests(ITestOutputHelper output)
         Assert.Empty(lab.TwillRoutes(1));
         Eventually(() => lab.Ping(0, 1) && lab.Ping(1, 0), "pods ping each other through the ToR", tor);
         Assert.Contains("R bit: False", tor.Neighbor(0), StringComparison.Ordinal);
+        Assert.Contains("64512:100", tor.Frr.Vtysh("show bgp ipv4 unicast " + tor.Subnet(0)), StringComparison.Ordinal);
 
         // A clean stop (SIGTERM): Cease, the ToR withdraws at once; the next start has R=0.
         Assert.Equal(0, lab.StopAgent(0));
@@ -90,12 +91,14 @@ public class TorAgentTests(ITestOutputHelper output)
         Assert.True(tor.Frr.HasNoRoute(tor.Subnet(0)));
         Assert.Equal(0, lab.StopAgent(0));
 
-        // The right key, from a file.
+        // The right key, from a file; this node's own AS from NodeASNs (keyed by NODE_NAME).
         string keyFile = Path.Combine(lab.Dir, "tor-md5");
         File.WriteAllText(keyFile, "twill-md5-key\n");
-        tor.SetBackend(Backend().Replace("\"HoldTime\":9", $"\"HoldTime\":9,\"PasswordFile\":\"{keyFile}\"", StringComparison.Ordinal));
+        tor.SetBackend(Backend().Replace("\"HoldTime\":9", $"\"HoldTime\":9,\"PasswordFile\":\"{keyFile}\"", StringComparison.Ordinal)
+            .Replace("\"ASN\":64512,", "\"ASN\":64512,\"NodeASNs\":{\"n1\":64601},", StringComparison.Ordinal));
         lab.StartAgent(0);
         Eventually(() => tor.TorRoutesNode(0), "the route in the ToR over the MD5 session", tor);
+        Assert.Contains("remote AS 64601", tor.Neighbor(0), StringComparison.Ordinal);
         Assert.Equal(0, lab.StopAgent(0));
         Eventually(() => tor.Frr.HasNoRoute(tor.Subnet(0)), "withdrawn on a clean stop", tor);
 
