@@ -73,10 +73,11 @@ public static class BgpBackendConfigReader
                     }
                     break;
                 case "ASN":
+                    // Set, even when invalid: its own error says what is wrong, not also "missing".
+                    asnSet = true;
                     if (ReadAsn(name, v, errors) is uint asn)
                     {
                         config = config with { Asn = asn };
-                        asnSet = true;
                     }
                     break;
                 case "NodeASNs":
