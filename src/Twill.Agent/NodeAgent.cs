@@ -90,9 +90,14 @@ public sealed class NodeAgent
         ReconcileLoop loop = new(stacks, manager, new SubnetEnvPublisher(_options.SubnetFile, config, _options.IpMasq), _options.ResyncPeriod, _log, _metrics);
 
         // The bgp backend announces this node's subnet to the ToR.
+        // Routes it imports (ImportRoutes) join each stack's plan, so the reconciler owns them like any other.
         await using TorAnnouncer? tor = bgp is null
             ? null
-            : TorAnnouncer.Start(bgp, config, lease, underlays.PublicIP, underlays.PublicIPv6, _options.StateDir, _log);
+            : TorAnnouncer.Start(bgp, config, lease, underlays.PublicIP, underlays.PublicIPv6, _options.StateDir, _log, loop.Wake);
+        foreach (DataPathStack stack in stacks)
+        {
+            stack.Learnt = tor is null ? null : () => tor.ImportedRoutes.Select(r => (r.Prefix, r.NextHops));
+        }
 
         FirewallLoop? firewall = FirewallLoop.Start(_options, config, lease, _log);
         await using HealthServer? health = _options.HealthzPort > 0

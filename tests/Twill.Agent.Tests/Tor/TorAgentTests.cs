@@ -64,4 +64,85 @@ public class TorAgentTests(ITestOutputHelper output)
         Assert.True(tor.TorRoutesNode(0));
         Assert.Contains("R bit set", lab.Log(0), StringComparison.Ordinal);
     }
+
+    [FrrFact]
+    public void OneNode_NoGracefulRestartCrashDrops_Md5WrongKeyLoggedRightKeyFileWorks_BadPasswordFileRefused_StaticAnnouncesNothing()
+    {
+        using TorAgentLab tor = new(Backend(",\"GracefulRestart\":false"), 1);
+        AgentLab lab = tor.Lab;
+        Eventually(() => tor.TorRoutesNode(0), "the subnet in the ToR", tor);
+
+        // Without graceful restart a crash takes the route with it.
+        tor.KillAgent(0);
+        Stopwatch clock = Stopwatch.StartNew();
+        Eventually(() => tor.Frr.HasNoRoute(tor.Subnet(0)), "the route gone after kill -9 without graceful restart", tor);
+        output.WriteLine($"no GR: route gone {clock.ElapsedMilliseconds} ms after kill -9");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+
+        // TCP-MD5: the ToR wants a key; a wrong one makes connect() hang, and the log says why within the connect timeout (3 s).
+        tor.ConfigureTor("neighbor 192.0.2.11 password twill-md5-key");
+        tor.SetBackend(Backend().Replace("\"HoldTime\":9", "\"HoldTime\":9,\"Password\":\"not-the-key\"", StringComparison.Ordinal));
+        lab.StartAgent(0);
+        clock.Restart();
+        Eventually(() => lab.Log(0).Contains("check the MD5 password", StringComparison.Ordinal), "the agent names the MD5 key as the likely cause", tor);
+        output.WriteLine($"wrong key reported after {clock.ElapsedMilliseconds} ms");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3 + 10), $"took {clock.Elapsed}");
+        Assert.True(tor.Frr.HasNoRoute(tor.Subnet(0)));
+        Assert.Equal(0, lab.StopAgent(0));
+
+        // The right key, from a file.
+        string keyFile = Path.Combine(lab.Dir, "tor-md5");
+        File.WriteAllText(keyFile, "twill-md5-key\n");
+        tor.SetBackend(Backend().Replace("\"HoldTime\":9", $"\"HoldTime\":9,\"PasswordFile\":\"{keyFile}\"", StringComparison.Ordinal));
+        lab.StartAgent(0);
+        Eventually(() => tor.TorRoutesNode(0), "the route in the ToR over the MD5 session", tor);
+        Assert.Equal(0, lab.StopAgent(0));
+        Eventually(() => tor.Frr.HasNoRoute(tor.Subnet(0)), "withdrawn on a clean stop", tor);
+
+        // A password file that is not there: a configuration error naming the field, before anything is leased.
+        tor.SetBackend(Backend().Replace("\"HoldTime\":9", "\"HoldTime\":9,\"PasswordFile\":\"/nonexistent/twill-md5\"", StringComparison.Ordinal));
+        lab.StartAgent(0);
+        Assert.True(lab.Agents[0]!.WaitForExit(30_000), "the agent should refuse the configuration");
+        Assert.NotEqual(0, lab.Agents[0]!.ExitCode);
+        Assert.Contains("Backend.Peers[0].PasswordFile", lab.Log(0), StringComparison.Ordinal);
+        Assert.Contains("/nonexistent/twill-md5", lab.Log(0), StringComparison.Ordinal);
+        lab.Agents[0]!.Dispose();
+        lab.Agents[0] = null;
+
+        // Static mode: the agent runs (subnet.env, data path ready) and announces nothing.
+        tor.SetBackend("""{"Type":"bgp","Mode":"static"}""");
+        File.Delete(lab.SubnetFile(0));
+        lab.StartAgent(0);
+        lab.WaitSubnetEnv(0, TimeSpan.FromSeconds(30));
+        Eventually(() => lab.Log(0).Contains("static mode", StringComparison.Ordinal), "the agent says it is in static mode", tor);
+        Thread.Sleep(2000); // a session would be up within the ToR's 1 s connect timer
+        Assert.DoesNotContain("BGP state = Established", tor.Neighbor(0), StringComparison.Ordinal);
+        Assert.True(tor.Frr.HasNoRoute(tor.Subnet(0)));
+        Assert.Empty(lab.TwillRoutes(0));
+        Assert.False(lab.Agents[0]!.HasExited, lab.Log(0));
+    }
+
+    [FrrFact]
+    public void TwoNodesOneAsn_ImportOn_TorRoutesInTheClusterInstalledOthersNot_AsOverrideLetsPeersThrough()
+    {
+        using TorAgentLab tor = new(Backend(",\"ImportRoutes\":true"), 2, torExtra: ["as-override"], originate: ["10.244.200.0/24", "203.0.113.0/24"]);
+        AgentLab lab = tor.Lab;
+        Eventually(() => tor.TorRoutesNode(0) && tor.TorRoutesNode(1), "both subnets in the ToR", tor);
+        string own = tor.Subnet(0), peer = tor.Subnet(1);
+
+        // Node 1 installs, with protocol 84, the ToR's route inside the cluster network and node 2's
+        // subnet (as-override rewrote our shared AS in its path), never 203.0.113.0/24 nor its own subnet.
+        Eventually(() => lab.TwillRoutes(0).SequenceEqual(new[] { "10.244.200.0/24", peer }.Order(StringComparer.Ordinal)), "imported routes on node 1", tor);
+        string via = lab.Nodes[0].IpJson("route", "show", "10.244.200.0/24")[0].GetProperty("gateway").GetString()!;
+        Assert.Equal("192.0.2.1", via);
+        Assert.DoesNotContain("203.0.113.0/24", lab.TwillRoutes(0));
+        Assert.DoesNotContain(own, lab.TwillRoutes(0));
+        Assert.True(lab.Ping(0, 1), "pods still talk");
+
+        // Without as-override node 2's path holds our own AS: the import filter drops it (a loop), and its route goes.
+        tor.ConfigureTor("address-family ipv4 unicast", "no neighbor 192.0.2.11 as-override");
+        tor.Frr.VtyshAll(["-c", "clear bgp 192.0.2.11 soft out"]);
+        Eventually(() => lab.TwillRoutes(0).SequenceEqual(["10.244.200.0/24"]), "node 2's subnet no longer imported once its path holds AS 64512", tor);
+        Assert.Contains("64512", tor.Frr.Vtysh("show bgp ipv4 unicast " + peer), StringComparison.Ordinal);
+    }
 }
