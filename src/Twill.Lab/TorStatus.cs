@@ -38,7 +38,15 @@ public sealed record TorStatus(string Heading, IReadOnlyList<TorRouteRow> Routes
             TorRouter.Describe(r.Protocol),
             state.Nodes.FirstOrDefault(n => n.Address == r.Gateway?.ToString())?.Name ?? "-"))];
         TorRouter router = new(paths);
-        string summary = router.Answers("bgpd") ? router.Show("show bgp summary") : "bgpd is not answering (no vty socket)";
+        string summary;
+        try
+        {
+            summary = router.Answers("bgpd") ? router.Show("show bgp summary") : "bgpd is not answering (no vty socket)";
+        }
+        catch (LabStepException e)
+        {
+            summary = e.Message;
+        }
         return new TorStatus(heading, rows, summary);
     }
 }

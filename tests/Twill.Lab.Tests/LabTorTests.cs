@@ -6,27 +6,6 @@ using Twill.Testing;
 namespace Twill.Lab.Tests;
 
 /// <summary>
-/// A root test that also needs FRR (Debian <c>frr</c>) for the lab's ToR: Category=Root, skipped with
-/// the reason when not root or when FRR's daemons are missing.
-/// </summary>
-[AttributeUsage(AttributeTargets.Method)]
-[Xunit.Sdk.TraitDiscoverer("Twill.Testing.RootTraitDiscoverer", "Twill.Testing")]
-public sealed class TorLabFactAttribute : FactAttribute, Xunit.Sdk.ITraitAttribute
-{
-    public TorLabFactAttribute()
-    {
-        if (!Privileges.IsRoot)
-        {
-            Skip = "needs root (network namespaces, FRR in the lab's ToR namespace); run `sudo make test`";
-        }
-        else if (!File.Exists("/usr/lib/frr/bgpd") || !File.Exists("/usr/lib/frr/zebra") || !File.Exists("/usr/lib/frr/staticd"))
-        {
-            Skip = "FRR is not installed (Debian package frr; build/install-deps.sh installs it)";
-        }
-    }
-}
-
-/// <summary>
 /// <c>twill lab up --topology tor</c>: nodes on two racks (no L2 path between them) whose FRR ToR is
 /// their gateway; pods reach each other only through the ToR's table. One lab per mode, each test a
 /// sequence of assertions on it (economical: one up and one down each).
@@ -35,7 +14,7 @@ public sealed class LabTorTests
 {
     private const string Healthy = "30/30 pod pairs reachable, 6/6 hostPorts, 6/6 pods reach a foreign node";
 
-    [TorLabFact]
+    [FrrFact]
     public void TorBgp_CheckPasses_TorLearnsEverySubnet_GracefulRestartKeepsTrafficAcrossAKill_CleanStopWithdrawsAtOnce()
     {
         string name = LabHarness.NewName();
@@ -111,18 +90,18 @@ public sealed class LabTorTests
         LabHarness.AssertNothingLeft(name);
     }
 
-    [TorLabFact]
+    [FrrFact]
     public void TorStatic_EtcdStore_TwillTorRoutesTypedIntoTheTor_CheckPasses_NoBgpAnywhere_DownLeavesNothing()
     {
         string name = LabHarness.NewName();
-        List<int> frr = [];
+        List<LabProcess> frr = [];
         try
         {
             LabHarness.Up(name, "--topology", "tor", "--tor-mode", "static", "--store", "etcd", "--nodes", "3");
             LabHarness.Check(name, Healthy);
             LabState state = LabHarness.State(name);
             Assert.Equal("static", state.TorMode);
-            frr.AddRange(state.Processes.Where(p => p.Role.StartsWith("tor ", StringComparison.Ordinal)).Select(p => p.Pid));
+            frr.AddRange(state.Processes.Where(p => p.Role.StartsWith("tor ", StringComparison.Ordinal)));
             Assert.Equal(3, frr.Count);
             AssertNodesCarryNoPeerRoutes(name, state);
 
@@ -144,7 +123,61 @@ public sealed class LabTorTests
             LabHarness.Down(name);
         }
         LabHarness.AssertNothingLeft(name);
-        Assert.All(frr, pid => Assert.False(Directory.Exists($"/proc/{pid}"), $"FRR PID {pid} still runs after down"));
+        // Gone, a zombie waiting for its new parent, or a PID reused since (another start time).
+        Assert.All(frr, p => Assert.False(LabProcesses.IsAlive(p), $"FRR's {p.Role} (PID {p.Pid}) still runs after down"));
+        Assert.All(frr, p => Assert.False(Directory.Exists($"/var/tmp/frr/{p.Role[4..]}.{p.Pid}"), $"FRR's log buffer of {p.Role} is left in /var/tmp/frr"));
+    }
+
+    [FrrFact]
+    public void TorUp_KilledHalfWay_DownStillRemovesFrrTheAgentsTheNamespacesAndTheFiles()
+    {
+        string name = LabHarness.NewName();
+        string stateFile = new LabPaths(name).StateFile;
+        ProcessStartInfo psi = new(LabHarness.Twill) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "lab", "up", "--name", name, "--topology", "tor", "--nodes", "2", "--pods-per-node", "1" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        string[] cni = Environment.GetEnvironmentVariable("TWILL_LAB_CNI") is string c ? ["--cni-path", c] : [];
+        foreach (string a in cni)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        List<LabProcess> started = [];
+        try
+        {
+            using (Process up = Process.Start(psi)!)
+            {
+                // Killed once FRR runs and the agents are being started: the journal is all down has.
+                Assert.True(LabHarness.Eventually(TimeSpan.FromSeconds(60), () =>
+                        up.HasExited || (Load(stateFile) is { } s && s.Processes.Count(p => p.Pid > 0) >= 4)),
+                    "lab up never got as far as starting FRR and an agent");
+                up.Kill();
+                up.WaitForExit();
+            }
+            LabState state = Load(stateFile) ?? throw new Xunit.Sdk.XunitException("no state file after the killed up");
+            started.AddRange(state.Processes.Where(p => p.Pid > 0));
+            Assert.Equal(3, started.Count(p => p.Role.StartsWith("tor ", StringComparison.Ordinal)));
+            Assert.Contains(started, p => p.Role.StartsWith("agent ", StringComparison.Ordinal));
+        }
+        finally
+        {
+            LabHarness.Down(name);
+        }
+        LabHarness.AssertNothingLeft(name);
+        Assert.All(started, p => Assert.False(LabProcesses.IsAlive(p), $"{p.Role} (PID {p.Pid}) still runs after down"));
+    }
+
+    private static LabState? Load(string stateFile)
+    {
+        try
+        {
+            return LabState.Load(stateFile);
+        }
+        catch (LabConfigException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The nodes route nothing of the pod network beyond their own bridge: no peer routes, no overlay device.</summary>
