@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Twill.Backends;
+using Twill.Bgp.Config;
 using Twill.Core;
 using Twill.Leases;
 using Twill.Leases.Store;
@@ -50,6 +51,48 @@ internal static class AgentConfig
             log.LogWarning("Ignoring unreadable {SubnetFile}: {Error}", options.SubnetFile, e.Message);
             return null;
         }
+    }
+
+    /// <summary>
+    /// The bgp backend's section, read and checked in full (peers' password files too); null for
+    /// another backend. Problems become a <see cref="NetworkConfigException"/> whose errors name the
+    /// field (<c>Backend.Peers[0].ASN</c>), as every other net-conf.json error does.
+    /// </summary>
+    public static BgpBackendConfig? ReadBgp(NetworkConfig config, string source, ILogger log)
+    {
+        if (config.Backend is not BgpBackendSection section)
+        {
+            return null;
+        }
+        try
+        {
+            BgpBackendConfig bgp = BgpBackendConfigReader.Parse(section.Json, out IReadOnlyList<string> warnings);
+            foreach (string warning in warnings)
+            {
+                log.LogWarning("{Source}: {Warning}", source, warning);
+            }
+            if (bgp.Mode == TorMode.Bgp)
+            {
+                // Password files are read now: a missing one is a configuration error, not a session that never comes up.
+                for (int i = 0; i < bgp.Peers.Count; i++)
+                {
+                    bgp.Peers[i].ResolvePassword($"Backend.Peers[{i}]");
+                }
+            }
+            return bgp;
+        }
+        catch (BgpConfigException e)
+        {
+            throw new NetworkConfigException([.. e.Errors.Select(m => ToConfigError(source, m))]);
+        }
+    }
+
+    /// <summary>"Backend.Peers[0].ASN: expected ..." as a <see cref="ConfigError"/> with that field.</summary>
+    internal static ConfigError ToConfigError(string source, string message)
+    {
+        int colon = message.IndexOf(": ", StringComparison.Ordinal);
+        string? field = colon > 0 && !message[..colon].Contains(' ', StringComparison.Ordinal) ? message[..colon] : null;
+        return new ConfigError(source, field, message);
     }
 
     /// <summary>net-conf's Backend section as the backend's settings.</summary>

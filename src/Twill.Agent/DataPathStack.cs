@@ -65,8 +65,11 @@ internal sealed class DataPathStack
     {
         BackendKind.Vxlan => VxlanBackend.Plan(Settings, Own, peers, Underlay, VtepMac),
         BackendKind.HostGw => HostGwBackend.Plan(Settings, Own, peers, Underlay),
-        _ => TorBackend.Plan(peers),
+        _ => TorBackend.Plan(peers, Learnt?.Invoke() ?? [], Underlay),
     };
+
+    /// <summary>The bgp backend's imported routes (prefix, next hops), read on every pass; null: none.</summary>
+    public Func<IEnumerable<(System.Net.IPNetwork Prefix, IReadOnlyList<System.Net.IPAddress> NextHops)>>? Learnt { get; set; }
 
     /// <summary>
     /// Plans for <paramref name="peers"/> and brings the kernel to the plan: a full pass when

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Twill.Agent.Store;
 using Twill.Backends;
+using Twill.Bgp.Config;
 using Twill.Core;
 using Twill.Leases;
 using Twill.Leases.Store;
@@ -51,6 +52,8 @@ public sealed class NodeAgent
             PublicIPv6 = known.PublicIPv6 ?? _options.PublicIPv6,
         };
         NetworkConfig config = await AgentConfig.LoadAsync(_options, store, _log, stop).ConfigureAwait(false);
+        // The bgp section is read in full (password files too) before anything is leased or programmed.
+        BgpBackendConfig? bgp = AgentConfig.ReadBgp(config, _options.NetConfigPath, _log);
         using RtnlConnection rtnl = RtnlConnection.Open();
         // Each enabled family (EnableIPv4 / EnableIPv6) gets its underlay address on one interface,
         // its own device and stable VtepMAC, and its part of the lease (Flannel's dual-stack layout).
@@ -70,11 +73,10 @@ public sealed class NodeAgent
         }
         VtepMacClaim claim = new(_options.StateDir, settings, underlays, macs, _log);
 
-        LeaseSubnets? previous = AgentConfig.PreviousSubnets(_options, _log);
         LeaseManager manager = new(store, config, new LeaseManagerOptions
         {
             RenewMargin = _options.SubnetLeaseRenewMargin,
-            PreviousSubnets = previous,
+            PreviousSubnets = AgentConfig.PreviousSubnets(_options, _log),
             ReviseAttrs = claim.Revise,
             AssignedSubnets = assigned,
         }, _log);
@@ -87,11 +89,15 @@ public sealed class NodeAgent
             new Reconciler(new RtnlKernelPort(rtnl, family)), l => peerLeases.Convert(l, family)))];
         ReconcileLoop loop = new(stacks, manager, new SubnetEnvPublisher(_options.SubnetFile, config, _options.IpMasq), _options.ResyncPeriod, _log, _metrics);
 
-        // The bgp backend announces this node's subnet to the ToR (the previous run's subnet.env
-        // means a restart: the R bit keeps the ToR's stale route until our End-of-RIB).
-        await using TorAnnouncer? tor = config.Backend is BgpBackendSection section
-            ? TorAnnouncer.Start(section, lease, underlays.PublicIP, underlays.PublicIPv6, previous is not null, _log)
-            : null;
+        // The bgp backend announces this node's subnet to the ToR.
+        // Routes it imports (ImportRoutes) join each stack's plan, so the reconciler owns them like any other.
+        await using TorAnnouncer? tor = bgp is null
+            ? null
+            : TorAnnouncer.Start(bgp, config, lease, underlays.PublicIP, underlays.PublicIPv6, _options.StateDir, _log, loop.Wake);
+        foreach (DataPathStack stack in stacks)
+        {
+            stack.Learnt = tor is null ? null : () => tor.ImportedRoutes.Select(r => (r.Prefix, r.NextHops));
+        }
 
         FirewallLoop? firewall = FirewallLoop.Start(_options, config, lease, _log);
         await using HealthServer? health = _options.HealthzPort > 0

@@ -45,7 +45,10 @@ internal sealed class ReconcileLoop
     /// <summary>For /healthz: the loop went round recently (a stuck loop is a dead agent).</summary>
     public bool Alive() => Stopwatch.GetElapsedTime(Volatile.Read(ref _lastLoopTicks)) < (_resyncPeriod * 3) + TimeSpan.FromSeconds(30);
 
-    /// <summary>Follows the peers' leases (the manager keeps them in its <see cref="PeerSet"/>) and wakes the loop on each change.</summary>
+    /// <summary>Asks for a pass now (something the plans read changed: the bgp backend's imported routes).</summary>
+    public void Wake() => _wake.Writer.TryWrite(0);
+
+        /// <summary>Follows the peers' leases (the manager keeps them in its <see cref="PeerSet"/>) and wakes the loop on each change.</summary>
     public async Task WatchAsync(CancellationToken ct)
     {
         await foreach (PeerEvent e in _manager.WatchPeersAsync(ct).ConfigureAwait(false))

@@ -35,10 +35,24 @@ public sealed record PlannedAddress(string Device, IPAddress Address, int Prefix
     public override string ToString() => $"{Address}/{PrefixLength.ToString(CultureInfo.InvariantCulture)} dev {Device}";
 }
 
-/// <summary>A route Twill owns (protocol Twill): <c>DEST via GATEWAY dev DEVICE [onlink]</c>.</summary>
+/// <summary>
+/// A route Twill owns (protocol Twill): <c>DEST via GATEWAY dev DEVICE [onlink]</c>; with
+/// <see cref="MoreGateways"/>, one ECMP route (<c>nexthop via GATEWAY nexthop via ...</c>, all on DEVICE).
+/// </summary>
 public sealed record PlannedRoute(IPNetwork Destination, IPAddress Gateway, string Device, bool OnLink)
 {
-    public override string ToString() => $"{Destination} via {Gateway} dev {Device}{(OnLink ? " onlink" : "")}";
+    /// <summary>Further next hops beside <see cref="Gateway"/> (ECMP), in order; empty for a single path.</summary>
+    public IReadOnlyList<IPAddress> MoreGateways { get; init; } = [];
+
+    // By value, next hops included: the differ compares a planned route with the kernel's.
+    public bool Equals(PlannedRoute? other) =>
+        other is not null && Destination.Equals(other.Destination) && Gateway.Equals(other.Gateway)
+        && Device == other.Device && OnLink == other.OnLink && MoreGateways.SequenceEqual(other.MoreGateways);
+
+    public override int GetHashCode() => HashCode.Combine(Destination, Gateway, Device, OnLink, MoreGateways.Count);
+
+    public override string ToString() =>
+        $"{Destination} via {string.Join(", ", MoreGateways.Prepend(Gateway))} dev {Device}{(OnLink ? " onlink" : "")}";
 }
 
 /// <summary>A permanent neighbour on our device: <c>ADDRESS lladdr MAC dev DEVICE nud permanent</c>.</summary>

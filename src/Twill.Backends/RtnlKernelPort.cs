@@ -110,10 +110,16 @@ public sealed class RtnlKernelPort : IKernelPort
             {
                 continue;
             }
-            string device = r.OutputIndex is int oif && _nameByIndex.TryGetValue(oif, out string? name)
-                ? name
-                : "if" + (r.OutputIndex ?? 0).ToString(CultureInfo.InvariantCulture);
-            routes.Add(new PlannedRoute(r.Destination, r.Gateway ?? Unspecified, device, r.OnLink));
+            if (r.NextHops is { Count: > 0 } hops)
+            {
+                // ECMP (the bgp backend's imported routes): every path on one device, as planned.
+                routes.Add(new PlannedRoute(r.Destination, hops[0].Gateway, DeviceName(hops[0].OutputIndex), hops[0].OnLink)
+                {
+                    MoreGateways = [.. hops.Skip(1).Select(h => h.Gateway)],
+                });
+                continue;
+            }
+            routes.Add(new PlannedRoute(r.Destination, r.Gateway ?? Unspecified, DeviceName(r.OutputIndex ?? 0), r.OnLink));
         }
 
         return new KernelState { Devices = devices, Addresses = addresses, Routes = routes, Neighbours = neighbours, Fdb = fdb };
@@ -240,14 +246,24 @@ public sealed class RtnlKernelPort : IKernelPort
         }
     }
 
-    private static Route ToRoute(PlannedRoute r, int index) => new(r.Destination)
-    {
-        Gateway = r.Gateway.Equals(IPAddress.Any) || r.Gateway.Equals(IPAddress.IPv6Any) ? null : r.Gateway,
-        OutputIndex = index,
-        OnLink = r.OnLink,
-        Protocol = RouteProtocol.Twill,
-        Table = RouteTable.Main,
-    };
+    private static Route ToRoute(PlannedRoute r, int index) => r.MoreGateways.Count > 0
+        ? new(r.Destination)
+        {
+            NextHops = [.. r.MoreGateways.Prepend(r.Gateway).Select(g => new RouteNextHop(g, index, r.OnLink))],
+            Protocol = RouteProtocol.Twill,
+            Table = RouteTable.Main,
+        }
+        : new(r.Destination)
+        {
+            Gateway = r.Gateway.Equals(IPAddress.Any) || r.Gateway.Equals(IPAddress.IPv6Any) ? null : r.Gateway,
+            OutputIndex = index,
+            OnLink = r.OnLink,
+            Protocol = RouteProtocol.Twill,
+            Table = RouteTable.Main,
+        };
+
+    private string DeviceName(int index) =>
+        _nameByIndex.TryGetValue(index, out string? name) ? name : "if" + index.ToString(CultureInfo.InvariantCulture);
 
     private static Neighbour ToNeighbour(PlannedNeighbour n, int index) => new(index, n.Address, n.Mac) { State = NeighbourState.Permanent };
 

@@ -37,6 +37,12 @@ public sealed record Route(IPNetwork Destination)
     /// <summary>Preferred source address (`src`, RTA_PREFSRC).</summary>
     public IPAddress? Source { get; init; }
 
+    /// <summary>
+    /// ECMP (`nexthop via A dev X nexthop via B dev Y`, RTA_MULTIPATH): every path of the route, in
+    /// place of <see cref="Gateway"/>/<see cref="OutputIndex"/>; null (or one entry) for a single path.
+    /// </summary>
+    public IReadOnlyList<RouteNextHop>? NextHops { get; init; }
+
     /// <summary>IPv4 or IPv6, from the destination.</summary>
     public AddressFamily Family => Destination.BaseAddress.AddressFamily;
 
@@ -56,6 +62,10 @@ public sealed record Route(IPNetwork Destination)
         {
             sb.Append(" onlink");
         }
+        foreach (RouteNextHop hop in NextHops ?? [])
+        {
+            sb.Append(" nexthop ").Append(hop);
+        }
         if (Table != RouteTable.Main)
         {
             sb.Append(" table ").Append(Table);
@@ -66,6 +76,12 @@ public sealed record Route(IPNetwork Destination)
         }
         return sb.ToString();
     }
+}
+
+/// <summary>One path of a multipath route (struct rtnexthop and its RTA_GATEWAY).</summary>
+public sealed record RouteNextHop(IPAddress Gateway, int OutputIndex, bool OnLink = false)
+{
+    public override string ToString() => $"via {Gateway} dev {OutputIndex}{(OnLink ? " onlink" : "")}";
 }
 
 /// <summary>Well-known routing table ids (linux/rtnetlink.h RT_TABLE_*).</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -15,7 +14,6 @@ namespace Twill.Bgp.Tests;
 /// </summary>
 internal sealed class TorLab : IDisposable
 {
-    public const string FrrBin = "/usr/lib/frr";
     public const uint TorAsn = 65000;
     public const uint NodeAsn = 64512;
 
@@ -25,7 +23,7 @@ internal sealed class TorLab : IDisposable
     public static readonly IPAddress NodeAddress6 = IPAddress.Parse("2001:db8:1::11");
 
     private readonly NetNs _nodeHandle;
-    private string? _frrDir;
+    private FrrRouter? _frr;
 
     public TorLab()
     {
@@ -59,7 +57,7 @@ internal sealed class TorLab : IDisposable
 
     public TestNetns Node { get; }
 
-    public static bool FrrInstalled => File.Exists(Path.Combine(FrrBin, "bgpd")) && File.Exists(Path.Combine(FrrBin, "zebra"));
+    public static bool FrrInstalled => FrrRouter.Installed;
 
     /// <summary>Makes a TCP socket inside the node namespace (the kernel keeps a socket in the namespace it was created in).</summary>
     public Socket NodeSocket(AddressFamily family) => _nodeHandle.Run(() => new Socket(family, SocketType.Stream, ProtocolType.Tcp));
@@ -78,13 +76,6 @@ internal sealed class TorLab : IDisposable
     /// </summary>
     public void StartFrr(string? password = null, IEnumerable<string>? originate = null, bool passive = true, IPAddress? neighbor = null)
     {
-        if (!FrrInstalled)
-        {
-            throw new InvalidOperationException("FRR is not installed (Debian package frr; build/install-deps.sh installs it)");
-        }
-        _frrDir = Path.Combine(Path.GetTempPath(), $"{Tor.Name}-frr");
-        Directory.CreateDirectory(Path.Combine(_frrDir, "run"));
-        File.WriteAllText(Path.Combine(_frrDir, "zebra.conf"), "hostname tor\n");
         string n = (neighbor ?? NodeAddress).ToString();
         string conf = $"""
             hostname tor
@@ -105,87 +96,26 @@ internal sealed class TorLab : IDisposable
               neighbor {n} activate
             {string.Concat((originate ?? []).Where(p => p.Contains(':', StringComparison.Ordinal)).Select(p => $"  network {p}\n"))} exit-address-family
             """;
-        File.WriteAllText(Path.Combine(_frrDir, "bgpd.conf"), conf + "\n");
-        Tool.Check("chown", "-R", "frr:frr", _frrDir);
-        foreach (string daemon in new[] { "zebra", "bgpd" })
-        {
-            Tor.Exec(Path.Combine(FrrBin, daemon), "-d", "-u", "frr", "-g", "frr", "-P", "0",
-                "-f", Path.Combine(_frrDir, daemon + ".conf"), "-i", Path.Combine(_frrDir, "run", daemon + ".pid"),
-                "-z", Path.Combine(_frrDir, "run", "zserv.api"), "--vty_socket", Path.Combine(_frrDir, "run")).EnsureSuccess(daemon);
-        }
+        _frr = new FrrRouter(Tor, conf);
         Eventually(() => Vtysh("show bgp summary").Contains(n, StringComparison.Ordinal), TimeSpan.FromSeconds(30), "bgpd answering on its vty");
     }
 
-    public string Vtysh(string command)
-    {
-        Tool.Result r = Tool.Run("vtysh", ["--vty_socket", Path.Combine(_frrDir!, "run"), "-c", command], stdin: null, TimeSpan.FromSeconds(20));
-        return r.ExitCode == 0 ? r.Stdout : "";
-    }
+    public string Vtysh(string command) => _frr!.Vtysh(command);
 
     /// <summary>The ToR's kernel routes for <paramref name="prefix"/> (`ip -n tor -j route show PREFIX`).</summary>
-    public JsonElement TorRoutes(string prefix) =>
-        Tor.IpJson(prefix.Contains(':', StringComparison.Ordinal) ? "-6" : "-4", "route", "show", prefix);
+    public JsonElement TorRoutes(string prefix) => _frr!.Routes(prefix);
 
     /// <summary>Whether the ToR's kernel holds <paramref name="prefix"/> as `proto bgp` via <paramref name="via"/>.</summary>
-    public bool TorHasBgpRoute(string prefix, IPAddress via) =>
-        TorRoutes(prefix).EnumerateArray().Any(r =>
-            r.TryGetProperty("protocol", out JsonElement p) && p.GetString() == "bgp"
-            && r.TryGetProperty("gateway", out JsonElement g) && g.GetString() == via.ToString());
+    public bool TorHasBgpRoute(string prefix, IPAddress via) => _frr!.HasBgpRoute(prefix, via);
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after <paramref name="timeout"/>.</summary>
-    public static TimeSpan Eventually(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        Stopwatch clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > timeout)
-            {
-                throw new TimeoutException($"not within {timeout.TotalSeconds} s: {what}");
-            }
-            Thread.Sleep(100);
-        }
-        return clock.Elapsed;
-    }
-
-    private void StopFrr()
-    {
-        if (_frrDir is null)
-        {
-            return;
-        }
-        foreach (string pidFile in Directory.GetFiles(Path.Combine(_frrDir, "run"), "*.pid"))
-        {
-            if (int.TryParse(File.ReadAllText(pidFile).Trim(), out int pid))
-            {
-                try
-                {
-                    using Process p = Process.GetProcessById(pid);
-                    p.Kill();
-                    p.WaitForExit(5000);
-                }
-                catch (ArgumentException)
-                {
-                    // Already gone.
-                }
-                catch (InvalidOperationException)
-                {
-                }
-            }
-        }
-        try
-        {
-            Directory.Delete(_frrDir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public static TimeSpan Eventually(Func<bool> condition, TimeSpan timeout, string what) => FrrRouter.Eventually(condition, timeout, what);
 
     public void Dispose()
     {
         try
         {
-            StopFrr();
+            _frr?.Dispose();
         }
         finally
         {

@@ -53,6 +53,16 @@ internal struct RtMsg
     public uint Flags;
 }
 
+/// <summary>struct rtnexthop (8 bytes): one path of RTA_MULTIPATH, its attributes after it.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct RtNextHop
+{
+    public ushort Length;
+    public byte Flags;
+    public byte Hops;
+    public int IfIndex;
+}
+
 /// <summary>struct ndmsg (12 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct NdMsg

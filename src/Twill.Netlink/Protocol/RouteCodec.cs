@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace Twill.Netlink.Protocol;
 
-/// <summary>RTM_*ROUTE: struct rtmsg then RTA_DST / RTA_GATEWAY / RTA_OIF / RTA_PRIORITY / RTA_TABLE / RTA_PREFSRC.</summary>
+/// <summary>RTM_*ROUTE: struct rtmsg then RTA_DST / RTA_GATEWAY / RTA_OIF / RTA_PRIORITY / RTA_TABLE / RTA_PREFSRC / RTA_MULTIPATH.</summary>
 internal static class RouteCodec
 {
     public static void Write(ref NetlinkWriter w, ushort type, ushort flags, uint seq, Route route)
@@ -43,6 +43,10 @@ internal static class RouteCodec
         {
             w.WriteU32(Rta.Oif, (uint)oif);
         }
+        if (route.NextHops is { Count: > 1 } hops)
+        {
+            WriteMultipath(ref w, route, hops);
+        }
         if (route.Metric is int metric)
         {
             w.WriteU32(Rta.Priority, (uint)metric);
@@ -52,6 +56,57 @@ internal static class RouteCodec
             w.WriteAddress(Rta.PrefSrc, src);
         }
         w.EndMessage(m);
+    }
+
+    /// <summary>
+    /// RTA_MULTIPATH: a run of struct rtnexthop {u16 len; u8 flags; u8 hops; s32 ifindex}, each
+    /// followed by its own attributes (RTA_GATEWAY) and with len covering them, as iproute2 sends it.
+    /// </summary>
+    private static void WriteMultipath(ref NetlinkWriter w, Route route, IReadOnlyList<RouteNextHop> hops)
+    {
+        int nest = w.BeginNested(Rta.Multipath, nestedFlag: false);
+        foreach (RouteNextHop hop in hops)
+        {
+            if (hop.Gateway.AddressFamily != route.Family)
+            {
+                throw new ArgumentException($"route {route}: next hop {hop.Gateway} is not in the destination's family", nameof(route));
+            }
+            int start = w.Length;
+            w.WriteStruct(new RtNextHop { Flags = hop.OnLink ? (byte)Rta.NhFOnLink : (byte)0, IfIndex = hop.OutputIndex });
+            w.WriteAddress(Rta.Gateway, hop.Gateway);
+            // rtnh_len is the struct's first u16, like nla_len: the same fix-up closes it.
+            w.EndNested(start);
+        }
+        w.EndNested(nest);
+    }
+
+    private static List<RouteNextHop> ReadMultipath(ReadOnlySpan<byte> value)
+    {
+        List<RouteNextHop> hops = [];
+        int size = System.Runtime.CompilerServices.Unsafe.SizeOf<RtNextHop>();
+        while (value.Length >= size)
+        {
+            RtNextHop nh = System.Runtime.InteropServices.MemoryMarshal.Read<RtNextHop>(value);
+            if (nh.Length < size || nh.Length > value.Length)
+            {
+                ThrowHelper.Malformed($"rtnh_len {nh.Length} with {value.Length} bytes left");
+            }
+            IPAddress? gw = null;
+            AttributeReader attrs = new(value[size..nh.Length]);
+            while (attrs.TryRead(out ushort type, out ReadOnlySpan<byte> v))
+            {
+                if (type == Rta.Gateway)
+                {
+                    gw = Attr.Address(v);
+                }
+            }
+            if (gw is not null)
+            {
+                hops.Add(new RouteNextHop(gw, nh.IfIndex, (nh.Flags & Rta.NhFOnLink) != 0));
+            }
+            value = value[Math.Min(NetlinkWriter.Align(nh.Length), value.Length)..];
+        }
+        return hops;
     }
 
     /// <summary>Like ip: host scope for local routes, link scope for device routes without a gateway.</summary>
@@ -88,6 +143,7 @@ internal static class RouteCodec
         }
         IPAddress? dst = null, gw = null, src = null;
         int? oif = null, metric = null;
+        List<RouteNextHop>? hops = null;
         int table = rt.Table;
         AttributeReader attrs = AttributeReader.After<RtMsg>(message);
         while (attrs.TryRead(out ushort type, out ReadOnlySpan<byte> value))
@@ -100,6 +156,7 @@ internal static class RouteCodec
                 case Rta.Priority: metric = (int)Attr.U32(value); break;
                 case Rta.PrefSrc: src = Attr.Address(value); break;
                 case Rta.Table: table = (int)Attr.U32(value); break;
+                case Rta.Multipath: hops = ReadMultipath(value); break;
                 default: break;
             }
         }
@@ -115,6 +172,7 @@ internal static class RouteCodec
             Protocol = (RouteProtocol)rt.Protocol,
             Type = (RouteType)rt.Type,
             Source = src,
+            NextHops = hops,
         };
     }
 }

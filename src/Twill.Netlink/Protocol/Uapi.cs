@@ -161,6 +161,7 @@ internal static class Rta
     public const ushort Gateway = 5;
     public const ushort Priority = 6;
     public const ushort PrefSrc = 7;
+    public const ushort Multipath = 9;
     public const ushort Table = 15;
 
     public const uint NhFOnLink = 4;
