@@ -7,7 +7,7 @@ namespace Twill.Cli.Tests;
 /// <summary>
 /// The static ToR topology in namespaces: a ToR (bridge br0, 198.51.100.1/24 and 2001:db8:1::1/64,
 /// forwarding on) and two nodes on it (eth0 198.51.100.1N/24, 2001:db8:1::1N/64, default routes via
-/// the ToR), each with a "pod" address on a dummy device (10.244.N.1/24, fd00:10:244:N::1/64) that
+/// the ToR), each with a "pod" address on its loopback (10.244.N.1, fd00:10:244:N::1) that
 /// only the ToR's routes can reach. Optionally FRR (zebra + staticd) in the ToR, run as
 /// ../shared/reference/frr-tor.md shows (own zserv and vty sockets, never the system service).
 /// Dispose stops FRR by PID and deletes the namespaces.
@@ -66,10 +66,10 @@ internal sealed class TorStaticLab : IDisposable
         node.Ip("link", "set", "eth0", "up");
         node.Ip("route", "add", "default", "via", "198.51.100.1");
         node.Ip("-6", "route", "add", "default", "via", "2001:db8:1::1");
-        node.Ip("link", "add", "pod0", "type", "dummy");
-        node.Ip("addr", "add", $"10.244.{n}.1/24", "dev", "pod0");
-        node.Ip("addr", "add", $"fd00:10:244:{n}::1/64", "dev", "pod0", "nodad");
-        node.Ip("link", "set", "pod0", "up");
+        // The "pod" is an address on the node's loopback (no dummy module needed): reachable from the
+        // other node only through a route at the ToR.
+        node.Ip("addr", "add", $"10.244.{n}.1/32", "dev", "lo");
+        node.Ip("addr", "add", $"fd00:10:244:{n}::1/128", "dev", "lo");
         return node;
     }
 

@@ -2,13 +2,15 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Twill.Bgp.Wire;
+using Twill.Testing;
 
 // Decodes a 10,000-prefix feed the way a ToR sends it: UPDATEs that group prefixes sharing their
 // attributes (here 10 per UPDATE, each group with its own AS path, MED and communities, like a
 // rack of nodes behind one ToR), plus the same prefixes packed as densely as they fit. The
 // reference, measured in the same run, is framing alone (finding message boundaries in the same
-// bytes): the floor any decoder pays. Converge figures (agent start → route in the ToR) come with
-// the agent wiring.
+// bytes): the floor any decoder pays. Then converge (Converge.cs): agents started in 1 and in 50
+// node namespaces, time until a real FRR ToR's kernel holds their routes (root, FRR and out/bin/twill
+// needed; without them the figures print as n/a and say why).
 
 bool quick = args.Contains("--quick");
 int rounds = quick ? 5 : 25;
@@ -30,8 +32,46 @@ Console.WriteLine(string.Format(ci, "{0,-34} {1,10} {2,14:N0} {3,14:N0}", "decod
 Console.WriteLine(string.Format(ci, "{0,-34} {1,10} {2,14:N0} {3,14:N0}", "decode, packed UPDATEs", packedCount, packedRate, packedPrefixRate));
 Console.WriteLine(string.Format(ci, "{0,-34} {1,10} {2,14:N0} {3,14}", "reference: framing only", groupedCount, frameRate, "-"));
 Console.WriteLine(string.Format(ci, "{0,-34} {1,10} {2,14:F3}", "ratio decode/framing", "", groupedRate / frameRate));
-Console.WriteLine(string.Format(ci, "BENCH bgp updates_per_s={0:F0} prefixes_per_s={1:F0} packed_prefixes_per_s={2:F0} frame_ratio={3:F3}",
+Console.WriteLine(string.Format(ci, "summary: updates_per_s={0:F0} prefixes_per_s={1:F0} packed_prefixes_per_s={2:F0} frame_ratio={3:F3}",
     groupedRate, groupedPrefixRate, packedPrefixRate, groupedRate / frameRate));
+
+string converge1 = "n/a", converge50 = "n/a";
+string bin = Environment.GetEnvironmentVariable("TWILL_BIN") ?? Path.GetFullPath("out/bin/twill");
+string? missing = !Privileges.IsRoot ? "needs root (namespaces)"
+    : !FrrRouter.Installed ? "needs FRR (Debian frr)"
+    : !File.Exists(bin) ? $"{bin} missing (make build, or set TWILL_BIN)"
+    : null;
+if (missing is not null)
+{
+    Console.Error.WriteLine($"bench/bgp: converge skipped: {missing}");
+}
+else
+{
+    try
+    {
+        Console.WriteLine();
+        Console.WriteLine(string.Format(ci, "{0,6} {1,18} {2,18} {3,22}", "nodes", "first route ms", "all routes ms", "all subnet.env ms"));
+        foreach (int n in new[] { 1, 50 })
+        {
+            Converge.Result r = Converge.Run(bin, n, TimeSpan.FromSeconds(n == 1 ? 60 : 300));
+            Console.WriteLine(string.Format(ci, "{0,6} {1,18:F0} {2,18:F0} {3,22:F0}", r.Nodes, r.FirstRouteMs, r.RouteMs, r.SubnetEnvMs));
+            if (n == 1)
+            {
+                converge1 = r.RouteMs.ToString("F0", ci);
+            }
+            else
+            {
+                converge50 = r.RouteMs.ToString("F0", ci);
+            }
+        }
+        Console.WriteLine("(all routes ms: agents started -> every node's subnet proto bgp in the ToR's kernel; all subnet.env ms: the agents' own start-up, the reference)");
+    }
+    catch (Exception e) when (e is InvalidOperationException or IOException)
+    {
+        Console.Error.WriteLine($"bench/bgp: converge failed: {e.Message}");
+    }
+}
+Console.WriteLine(string.Format(ci, "BENCH bgp converge1_ms={0} converge50_ms={1} updates_per_s={2:F0}", converge1, converge50, groupedRate));
 return 0;
 
 (double UpdatesPerSecond, double PrefixesPerSecond, int Updates) Decode(byte[] feed)
