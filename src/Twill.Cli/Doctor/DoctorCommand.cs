@@ -63,7 +63,7 @@ internal static class DoctorCommand
                 Console.Error.WriteLine($"twill doctor: {e.Message}");
                 return ExitUsage;
             }
-            IProcessRunner runner = new ManagedProcessRunner();
+            IProcessRunner runner = ManagedProcessRunner.Instance;
             NodeProbe probe = new(settings, storeOptions, runner);
             IReadOnlyList<Finding> findings = DoctorChecks.Run(await probe.ReadAsync(cancellationToken).ConfigureAwait(false));
             IReadOnlyList<FixOutcome> fixes = [];
