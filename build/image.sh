@@ -47,9 +47,13 @@ mkdir -p "$ctx/bin" "$ctx/cni"
 # Hard links: no copy, and the CNI types (one multi-call binary) stay one file in the image.
 cp -l "$OUT/bin/twill" "$ctx/bin/twill"
 for t in $CNI_TYPES; do cp -l "$OUT/cni/$t" "$ctx/cni/$t"; done
+old=$("${podman[@]}" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 hash=$(cat "$ctx/bin/twill" $(for t in $CNI_TYPES; do echo "$ctx/cni/$t"; done) | sha256sum | cut -d' ' -f1)
 "${podman[@]}" build --quiet --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
   --build-arg BASE="$BASE_IMAGE" --label io.twill.binaries="$hash" \
   -f deploy/Containerfile -t "$IMAGE" "$ctx" >/dev/null
 rm -rf "$ctx"
+# The image this one replaced, now untagged: removed (unless a container still uses it).
+new=$("${podman[@]}" image inspect --format '{{.Id}}' "$IMAGE")
+if [[ -n $old && $old != "$new" ]]; then "${podman[@]}" rmi "$old" >/dev/null 2>&1 || true; fi
 echo "image: $IMAGE built on $BASE_IMAGE (binaries $hash)"
