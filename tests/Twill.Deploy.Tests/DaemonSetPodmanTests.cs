@@ -86,6 +86,7 @@ public sealed class DaemonSetPodmanTests
         }
         Assert.True(kubelet.Leftovers.Count == 0, "processes left in the node namespaces after the containers were removed:\n" + string.Join('\n', kubelet.Leftovers));
         Assert.Equal("", Tool.Run("podman", "ps", "--all", "--quiet", "--filter", "name=^" + kubelet.ContainerPrefix).Stdout.Trim());
+        Assert.False(Directory.Exists(lab.Paths(name).Root), $"the lab's state directory {lab.Paths(name).Root} is left behind");
         Assert.DoesNotContain(Tool.Check("ip", "netns", "list").Split('\n'), l => l.StartsWith($"twl-{name}-", StringComparison.Ordinal));
         _output.WriteLine($"done in {sw.Elapsed.TotalSeconds:0.0} s");
     }

@@ -42,7 +42,7 @@ internal sealed partial class PodmanKubelet : ILabAgents, IDisposable
 
     private string PodNamespace => _manifest.DaemonSet.Metadata.NamespaceProperty;
 
-    /// <summary>The containers this kubelet started (so a test can prove they are gone).</summary>
+    /// <summary>The prefix of every container name this kubelet uses (so a test can prove they are gone).</summary>
     public string ContainerPrefix => _prefix;
 
     public void Start(LabTopology topology, LabPaths paths)
@@ -50,26 +50,37 @@ internal sealed partial class PodmanKubelet : ILabAgents, IDisposable
         _paths = paths;
         _topology = topology;
         Assert.True(Pod.HostNetwork == true, "the DaemonSet's pod must use the host network (hostNetwork: true)");
-        foreach (LabNode node in topology.Nodes)
+        try
         {
-            Dictionary<string, string> volumes = PrepareVolumes(node);
-            string podName = $"{_manifest.DaemonSet.Metadata.Name}-{node.Name}";
-            Dictionary<string, string> env = InClusterEnvironment(node);
-            foreach (V1Container init in Pod.InitContainers ?? [])
+            // Each node's kubelet is its own: the nodes side by side.
+            Parallel.ForEach(topology.Nodes, RunPod);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+    }
+
+    /// <summary>One node's pod: the init containers in order, each to success, then the containers, detached.</summary>
+    private void RunPod(LabNode node)
+    {
+        Dictionary<string, string> volumes = PrepareVolumes(node);
+        string podName = $"{_manifest.DaemonSet.Metadata.Name}-{node.Name}";
+        Dictionary<string, string> env = InClusterEnvironment(node);
+        foreach (V1Container init in Pod.InitContainers ?? [])
+        {
+            Tool.Result r = Podman(node, init, volumes, podName, env, detach: false);
+            if (r.ExitCode != 0)
             {
-                Tool.Result r = Podman(node, init, volumes, podName, env, detach: false);
-                if (r.ExitCode != 0)
-                {
-                    throw new LabStepException($"init container {init.Name} on {node.Name} exited {r.ExitCode}: {r.Stderr}{r.Stdout}");
-                }
+                throw new LabStepException($"init container {init.Name} on {node.Name} exited {r.ExitCode}: {r.Stderr}{r.Stdout}");
             }
-            foreach (V1Container container in Pod.Containers)
+        }
+        foreach (V1Container container in Pod.Containers)
+        {
+            Tool.Result r = Podman(node, container, volumes, podName, env, detach: true);
+            if (r.ExitCode != 0)
             {
-                Tool.Result r = Podman(node, container, volumes, podName, env, detach: true);
-                if (r.ExitCode != 0)
-                {
-                    throw new LabStepException($"container {container.Name} on {node.Name} did not start ({r.ExitCode}): {r.Stderr}{r.Stdout}");
-                }
+                throw new LabStepException($"container {container.Name} on {node.Name} did not start ({r.ExitCode}): {r.Stderr}{r.Stdout}");
             }
         }
     }
@@ -248,7 +259,10 @@ internal sealed partial class PodmanKubelet : ILabAgents, IDisposable
     private Tool.Result Podman(LabNode node, V1Container c, Dictionary<string, string> volumes, string podName, Dictionary<string, string> serviceEnv, bool detach)
     {
         string name = ContainerName(node, c);
-        _containers.Add(name);
+        lock (_containers)
+        {
+            _containers.Add(name);
+        }
         // nsenter --net and not ip netns exec, and runc on cgroupfs with ulimits the session may
         // set: how Podman runs on this machine (shared/reference/podman-cni.md).
         List<string> args =
