@@ -93,7 +93,7 @@ public sealed class NodeAgent
         // Routes it imports (ImportRoutes) join each stack's plan, so the reconciler owns them like any other.
         await using TorAnnouncer? tor = bgp is null
             ? null
-            : TorAnnouncer.Start(bgp, config, lease, underlays.PublicIP, underlays.PublicIPv6, _options.StateDir, _log, loop.Wake);
+            : TorAnnouncer.Start(bgp, config, lease, underlays.PublicIP, underlays.PublicIPv6, _options.StateDir, _log, loop.Wake, readiness);
         foreach (DataPathStack stack in stacks)
         {
             stack.Learnt = tor is null ? null : () => tor.ImportedRoutes.Select(r => (r.Prefix, r.NextHops));

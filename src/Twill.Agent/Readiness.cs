@@ -2,7 +2,8 @@ namespace Twill.Agent;
 
 /// <summary>
 /// Whether this node can serve pods (<c>/readyz</c>), and if not, why. Ready means: the data path was
-/// programmed and is not failing, this node's lease is valid, and the lease watch works. Readiness is
+/// programmed and is not failing, this node's lease is valid, the lease watch works, and (bgp backend)
+/// at least one ToR session is established, so the node's subnet is announced. Readiness is
 /// not a one-way latch: it goes back to not-ready when one of these breaks, and to ready when fixed.
 /// </summary>
 public sealed class Readiness(TimeProvider? timeProvider = null)
@@ -15,6 +16,7 @@ public sealed class Readiness(TimeProvider? timeProvider = null)
     private string? _dataPath = NotProgrammed;
     private string? _lease;
     private string? _watch;
+    private string? _routing;
     private DateTimeOffset _watchReportedAt;
 
     /// <summary>
@@ -39,6 +41,15 @@ public sealed class Readiness(TimeProvider? timeProvider = null)
         lock (_gate)
         {
             _lease = problem;
+        }
+    }
+
+    /// <summary>The announcement of the node's subnet (bgp backend): null when a ToR has it, else why not.</summary>
+    public void SetRouting(string? problem)
+    {
+        lock (_gate)
+        {
+            _routing = problem;
         }
     }
 
@@ -85,6 +96,10 @@ public sealed class Readiness(TimeProvider? timeProvider = null)
             if (_watch is not null)
             {
                 reasons.Add("lease watch: " + _watch);
+            }
+            if (_routing is not null)
+            {
+                reasons.Add(_routing);
             }
             return reasons.Count == 0 ? (true, "ready") : (false, string.Join('\n', reasons));
         }

@@ -39,10 +39,11 @@ internal sealed class TorAnnouncer : IAsyncDisposable
     /// <summary>
     /// Reads the section (a <see cref="BgpConfigException"/> names the field) and, in mode bgp, starts
     /// the sessions announcing <paramref name="lease"/>'s subnets. <paramref name="importedChanged"/>
-    /// is called (on a session's loop) whenever <see cref="ImportedRoutes"/> changed.
+    /// is called (on a session's loop) whenever <see cref="ImportedRoutes"/> changed. <paramref name="readiness"/>
+    /// is not ready while no session is established: then no ToR routes to this node's pods.
     /// </summary>
     public static TorAnnouncer Start(BgpBackendConfig config, NetworkConfig network, Lease lease, IPAddress? publicIP, IPAddress? publicIPv6,
-        string stateDir, ILogger log, Action? importedChanged = null)
+        string stateDir, ILogger log, Action? importedChanged = null, Readiness? readiness = null)
     {
         BgpRestartMarker marker = new(stateDir);
         if (config.Mode == TorMode.Static)
@@ -78,7 +79,12 @@ internal sealed class TorAnnouncer : IAsyncDisposable
             config.GracefulRestart ? $"on ({config.RestartTime} s)" : "off",
             restarting ? "; the previous run did not stop cleanly: R bit set" : "",
             config.ImportRoutes ? "on" : "off");
-        speaker.PeerStateChanged += status => log.LogInformation("BGP: peer {Address} AS{Asn} {State}", status.Address, status.Asn, status.State);
+        readiness?.SetRouting(RoutingProblem(speaker.Peers));
+        speaker.PeerStateChanged += status =>
+        {
+            log.LogInformation("BGP: peer {Address} AS{Asn} {State}", status.Address, status.Asn, status.State);
+            readiness?.SetRouting(RoutingProblem(speaker.Peers));
+        };
         if (importedChanged is not null)
         {
             speaker.ImportedRoutesChanged += _ => importedChanged();
@@ -87,6 +93,12 @@ internal sealed class TorAnnouncer : IAsyncDisposable
         speaker.Start();
         return new TorAnnouncer(speaker, marker, log);
     }
+
+    /// <summary>Null when a peer has the announcement (a session is established), else the sessions' states.</summary>
+    internal static string? RoutingProblem(IReadOnlyList<BgpPeerStatus> peers) =>
+        peers.Count == 0 || peers.Any(p => p.State == BgpState.Established)
+            ? null
+            : "bgp: no ToR session established (" + string.Join(", ", peers.Select(p => $"{p.Address} AS{p.Asn} {p.State}")) + "): this node's subnet is not announced";
 
     /// <summary>Cease to every peer: the ToR withdraws this node's routes at once; the next run starts without the R bit.</summary>
     public async Task StopAsync()

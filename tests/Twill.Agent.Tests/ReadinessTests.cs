@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Twill.Bgp.Session;
+using Twill.Bgp.Speaker;
 using Twill.Leases.Store;
 
 namespace Twill.Agent.Tests;
@@ -70,6 +72,24 @@ public class ReadinessTests
         Assert.False(broken);
         Assert.Equal("lease watch: etcd http://192.0.2.1:2379: unavailable", reason);
         Assert.True(readiness.IsReady);
+    }
+
+    [Fact]
+    public void RoutingProblem_NoSessionEstablished_NotReadyNamingEachPeer_ReadyOnceOneIs()
+    {
+        Readiness readiness = new();
+        readiness.SetDataPath(null);
+        BgpPeerStatus tor1 = new(IPAddress.Parse("203.0.113.1"), 65000, BgpState.Active, 0);
+        BgpPeerStatus tor2 = new(IPAddress.Parse("203.0.113.2"), 65000, BgpState.OpenSent, 0);
+
+        readiness.SetRouting(TorAnnouncer.RoutingProblem([tor1, tor2]));
+        (bool down, string reason) = readiness.Check();
+        readiness.SetRouting(TorAnnouncer.RoutingProblem([tor1, tor2 with { State = BgpState.Established }]));
+
+        Assert.False(down);
+        Assert.Equal("bgp: no ToR session established (203.0.113.1 AS65000 Active, 203.0.113.2 AS65000 OpenSent): this node's subnet is not announced", reason);
+        Assert.True(readiness.IsReady);
+        Assert.Null(TorAnnouncer.RoutingProblem([]));
     }
 
     [Fact]
