@@ -136,6 +136,21 @@ internal sealed class AgentLab : IDisposable
         Agents[i] = p;
     }
 
+    /// <summary>
+    /// Waits for agent <paramref name="i"/> to exit on its own, and for its log to be complete: a process's
+    /// exit does not mean its redirected output has been read (only <c>WaitForExit()</c> without a timeout waits for that).
+    /// </summary>
+    public bool WaitAgentExit(int i, TimeSpan timeout)
+    {
+        Process p = Agents[i] ?? throw new InvalidOperationException($"agent {i} not running");
+        if (!p.WaitForExit(timeout))
+        {
+            return false;
+        }
+        p.WaitForExit();
+        return true;
+    }
+
     /// <summary>SIGTERM, then wait for the agent to exit; returns its exit code.</summary>
     public int StopAgent(int i)
     {

@@ -105,7 +105,7 @@ public class TorAgentTests(ITestOutputHelper output)
         // A password file that is not there: a configuration error naming the field, before anything is leased.
         tor.SetBackend(Backend().Replace("\"HoldTime\":9", "\"HoldTime\":9,\"PasswordFile\":\"/nonexistent/twill-md5\"", StringComparison.Ordinal));
         lab.StartAgent(0);
-        Assert.True(lab.Agents[0]!.WaitForExit(30_000), "the agent should refuse the configuration");
+        Assert.True(lab.WaitAgentExit(0, TimeSpan.FromSeconds(30)), "the agent should refuse the configuration");
         Assert.NotEqual(0, lab.Agents[0]!.ExitCode);
         Assert.Contains("Backend.Peers[0].PasswordFile", lab.Log(0), StringComparison.Ordinal);
         Assert.Contains("/nonexistent/twill-md5", lab.Log(0), StringComparison.Ordinal);
