@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Twill.Core;
 using Twill.Testing;
 
 namespace Twill.Agent.Tests;
@@ -86,6 +87,49 @@ public class KubeAgentLabTests
             built?.Dispose();
         }
     }
+
+    [RootFact]
+    public void DualStackVxlan_KubeSubnetMgr_V4AndV6PodCidrsPublishedAndPodsTalkOverBothFamilies()
+    {
+        using KubeLab kube = new("""{"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10:244::/56","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}""",
+            [["10.244.1.0/24", "fd00:10:244:1::/64"], ["10.244.2.0/24", "fd00:10:244:2::/64"]]);
+        AgentLab lab = kube.Lab;
+        KubeControlPlane cp = kube.ControlPlane;
+
+        // Both subnets are the node's podCIDRs, not leased.
+        for (int i = 0; i < 2; i++)
+        {
+            SubnetEnv env = lab.WaitSubnetEnv(i);
+            Assert.Equal($"10.244.{i + 1}.1/24", env.Subnet!.ToString());
+            Assert.Equal($"fd00:10:244:{i + 1}::1/64", env.IPv6Subnet!.ToString());
+        }
+        Assert.True(AgentLab.Eventually(() => lab.PingFamily(0, 1, "-6") && lab.PingFamily(1, 0, "-6"), TimeSpan.FromSeconds(30)),
+            "ping -6 pod1 <-> pod2\n" + kube.Diagnose());
+        Assert.True(AgentLab.Eventually(() => lab.PingFamily(0, 1, "-4") && lab.PingFamily(1, 0, "-4"), TimeSpan.FromSeconds(30)),
+            "ping -4 pod1 <-> pod2\n" + kube.Diagnose());
+        Assert.Equal(["fd00:10:244:2::/64"], lab.TwillRoutes(0, "-6"));
+        Assert.Equal(["10.244.2.0/24"], lab.TwillRoutes(0, "-4"));
+
+        // Each node publishes both families' data, as Flannel's dual-stack nodes do; the MACs are the devices'.
+        for (int i = 0; i < 2; i++)
+        {
+            string node = $"n{i + 1}";
+            Assert.Equal($"192.0.2.{11 + i}", Annotation(cp, node, "public-ip"));
+            Assert.Equal($"2001:db8::{11 + i}", Annotation(cp, node, "public-ipv6"));
+            string mac = lab.Nodes[i].IpJson("link", "show", "flannel.4096")[0].GetProperty("address").GetString()!;
+            string mac6 = lab.Nodes[i].IpJson("link", "show", "flannel-v6.4096")[0].GetProperty("address").GetString()!;
+            Assert.Equal($"{{\"VNI\":4096,\"VtepMAC\":\"{mac}\"}}", Annotation(cp, node, "backend-data"));
+            Assert.Equal($"{{\"VNI\":4096,\"VtepMAC\":\"{mac6}\"}}", Annotation(cp, node, "backend-v6-data"));
+        }
+        // n1 reaches n2's IPv6 pods through n2's IPv6 VTEP: neighbour and FDB entry from n2's backend-v6-data.
+        string n2mac6 = lab.Nodes[1].IpJson("link", "show", "flannel-v6.4096")[0].GetProperty("address").GetString()!;
+        Assert.Contains(lab.Nodes[0].IpJson("-6", "neigh", "show", "dev", "flannel-v6.4096").EnumerateArray(),
+            n => n.GetProperty("dst").GetString() == "fd00:10:244:2::" && n.GetProperty("lladdr").GetString() == n2mac6);
+        Assert.Contains($"{n2mac6} dst 2001:db8::12", lab.Nodes[0].Exec("bridge", "fdb", "show", "dev", "flannel-v6.4096").Stdout, StringComparison.Ordinal);
+    }
+
+    private static string Annotation(KubeControlPlane cp, string node, string name) =>
+        cp.Kubectl("get", "node", node, "-o", $"jsonpath={{.metadata.annotations.flannel\\.alpha\\.coreos\\.com/{name}}}").EnsureSuccess("kubectl get").Stdout.Trim();
 
     private static string BackendData(KubeControlPlane cp, string node) =>
         cp.Kubectl("get", "node", node, "-o", "jsonpath={.metadata.annotations.flannel\\.alpha\\.coreos\\.com/backend-data}").EnsureSuccess("kubectl get").Stdout.Trim();
