@@ -17,7 +17,7 @@ public class CommandLineBinaryTests
         string[] lines = r.Stdout.Split('\n');
         int start = Array.FindIndex(lines, l => l.StartsWith("Commands:", StringComparison.Ordinal));
         string[] commands = [.. lines.Skip(start + 1).Where(l => l.Trim().Length > 0)];
-        Assert.Equal(["agent", "leases", "lab", "doctor", "manifest"], commands.Select(l => l.Trim().Split(' ')[0]));
+        Assert.Equal(["agent", "leases", "lab", "tor", "doctor", "manifest"], commands.Select(l => l.Trim().Split(' ')[0]));
         Assert.DoesNotContain("--iface", r.Stdout, StringComparison.Ordinal);
     }
 
