@@ -89,6 +89,27 @@ public class KubeKernelLabTests
         AssertExactly(lab, good);
     }
 
+    [RootFact]
+    public void Agent_WrongToken_ExitsWithTheApiServersRefusalNamed()
+    {
+        using KubeLab kube = new(VxlanConf, [["10.244.11.0/24"]]);
+        AgentLab lab = kube.Lab;
+        string bad = Path.Combine(lab.Dir, "bad-kubeconfig");
+        File.WriteAllText(bad, System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(kube.ControlPlane.KubeconfigPath), "token: .*", "token: not-the-token"));
+        Assert.Equal(0, lab.StopAgent(0));
+
+        lab.UseStoreArgs(["--kube-subnet-mgr", "--kubeconfig-file", bad]);
+        lab.StartAgent(0);
+        System.Diagnostics.Process agent = lab.Agents[0]!;
+
+        Assert.True(agent.WaitForExit(30_000), "an agent refused by the API server must exit, not retry forever\n" + lab.Log(0));
+        agent.WaitForExit(); // the log is complete once its output is drained
+        Assert.NotEqual(0, agent.ExitCode);
+        string log = lab.Log(0);
+        Assert.Contains("401 Unauthorized", log, StringComparison.Ordinal);
+        Assert.Contains($"refused the credentials from kubeconfig {bad}", log, StringComparison.Ordinal);
+    }
+
     private sealed record Peer(string Name, string Cidr, string PublicIP, string Mac)
     {
         /// <summary>The peer's VTEP address on our side: its subnet's network address, as Flannel.</summary>
