@@ -22,7 +22,7 @@ internal static class LeasesCommand
 
     public static Command Create()
     {
-        Command leases = new("leases", "List and inspect the subnet leases in the store (file or etcd).");
+        Command leases = new("leases", $"List and inspect the subnet leases in the store ({string.Join(", ", LeaseStoreKinds.All.Select(k => k.Name))}).");
         leases.Subcommands.Add(List());
         return leases;
     }
@@ -31,7 +31,7 @@ internal static class LeasesCommand
     {
         LeaseStoreOptionsBinding flags = new();
         Option<bool> json = new("--json") { Description = "Print JSON (one array of leases) for scripts." };
-        Command list = new("list", "Print every unexpired lease: subnet, public IP, backend, VtepMAC, time to expiry.") { json };
+        Command list = new("list", "Print every unexpired lease: subnet, public IP, backend, VtepMAC, time to expiry (never for the Kubernetes store's nodes).") { json };
         flags.AddTo(list);
         list.SetAction(async (parse, cancellationToken) =>
         {
@@ -39,7 +39,8 @@ internal static class LeasesCommand
             try
             {
                 store = LeaseStoreKinds.Create(flags.Resolve(parse, AgentFlags.ProcessEnvironment()), LeaseStoreUse.Inspect,
-                    problem => Console.Error.WriteLine("twill leases: warning: watch: " + problem));
+                    problem => Console.Error.WriteLine("twill leases: warning: watch: " + problem),
+                    skipped => Console.Error.WriteLine("twill leases: warning: " + skipped));
             }
             catch (Exception e) when (e is FormatException or ArgumentException)
             {
@@ -105,9 +106,13 @@ internal static class LeasesCommand
         AnsiConsole.Write(table);
     }
 
-    /// <summary>"23h59m", "4m10s", "expired".</summary>
+    /// <summary>"23h59m", "4m10s", "expired"; "never" for a record without TTL (the Kubernetes store's: a Node is its own lease).</summary>
     internal static string ExpiresIn(DateTimeOffset expiration, DateTimeOffset now)
     {
+        if (expiration == DateTimeOffset.MaxValue)
+        {
+            return "never";
+        }
         TimeSpan left = expiration - now;
         if (left <= TimeSpan.Zero)
         {
@@ -150,8 +155,17 @@ internal static class LeasesCommand
                 {
                     w.WriteString("error", error);
                 }
-                w.WriteString("expiration", record.Expiration.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
-                w.WriteNumber("expiresInSeconds", Math.Max(0, (long)(record.Expiration - now).TotalSeconds));
+                if (record.Expiration == DateTimeOffset.MaxValue)
+                {
+                    // No TTL: null rather than the year 9999, so a script's arithmetic cannot mistake it for a time.
+                    w.WriteNull("expiration");
+                    w.WriteNull("expiresInSeconds");
+                }
+                else
+                {
+                    w.WriteString("expiration", record.Expiration.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+                    w.WriteNumber("expiresInSeconds", Math.Max(0, (long)(record.Expiration - now).TotalSeconds));
+                }
                 w.WriteNumber("revision", record.Revision);
                 w.WriteString("value", record.Value);
                 w.WriteEndObject();

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using Twill.Core;
 using Twill.Testing;
 
 namespace Twill.Agent.Tests;
@@ -88,6 +88,49 @@ public class KubeAgentLabTests
         }
     }
 
+    [RootFact]
+    public void DualStackVxlan_KubeSubnetMgr_V4AndV6PodCidrsPublishedAndPodsTalkOverBothFamilies()
+    {
+        using KubeLab kube = new("""{"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:10:244::/56","Backend":{"Type":"vxlan","VNI":4096,"Port":4789}}""",
+            [["10.244.1.0/24", "fd00:10:244:1::/64"], ["10.244.2.0/24", "fd00:10:244:2::/64"]]);
+        AgentLab lab = kube.Lab;
+        KubeControlPlane cp = kube.ControlPlane;
+
+        // Both subnets are the node's podCIDRs, not leased.
+        for (int i = 0; i < 2; i++)
+        {
+            SubnetEnv env = lab.WaitSubnetEnv(i);
+            Assert.Equal($"10.244.{i + 1}.1/24", env.Subnet!.ToString());
+            Assert.Equal($"fd00:10:244:{i + 1}::1/64", env.IPv6Subnet!.ToString());
+        }
+        Assert.True(AgentLab.Eventually(() => lab.PingFamily(0, 1, "-6") && lab.PingFamily(1, 0, "-6"), TimeSpan.FromSeconds(30)),
+            "ping -6 pod1 <-> pod2\n" + kube.Diagnose());
+        Assert.True(AgentLab.Eventually(() => lab.PingFamily(0, 1, "-4") && lab.PingFamily(1, 0, "-4"), TimeSpan.FromSeconds(30)),
+            "ping -4 pod1 <-> pod2\n" + kube.Diagnose());
+        Assert.Equal(["fd00:10:244:2::/64"], lab.TwillRoutes(0, "-6"));
+        Assert.Equal(["10.244.2.0/24"], lab.TwillRoutes(0, "-4"));
+
+        // Each node publishes both families' data, as Flannel's dual-stack nodes do; the MACs are the devices'.
+        for (int i = 0; i < 2; i++)
+        {
+            string node = $"n{i + 1}";
+            Assert.Equal($"192.0.2.{11 + i}", Annotation(cp, node, "public-ip"));
+            Assert.Equal($"2001:db8::{11 + i}", Annotation(cp, node, "public-ipv6"));
+            string mac = lab.Nodes[i].IpJson("link", "show", "flannel.4096")[0].GetProperty("address").GetString()!;
+            string mac6 = lab.Nodes[i].IpJson("link", "show", "flannel-v6.4096")[0].GetProperty("address").GetString()!;
+            Assert.Equal($"{{\"VNI\":4096,\"VtepMAC\":\"{mac}\"}}", Annotation(cp, node, "backend-data"));
+            Assert.Equal($"{{\"VNI\":4096,\"VtepMAC\":\"{mac6}\"}}", Annotation(cp, node, "backend-v6-data"));
+        }
+        // n1 reaches n2's IPv6 pods through n2's IPv6 VTEP: neighbour and FDB entry from n2's backend-v6-data.
+        string n2mac6 = lab.Nodes[1].IpJson("link", "show", "flannel-v6.4096")[0].GetProperty("address").GetString()!;
+        Assert.Contains(lab.Nodes[0].IpJson("-6", "neigh", "show", "dev", "flannel-v6.4096").EnumerateArray(),
+            n => n.GetProperty("dst").GetString() == "fd00:10:244:2::" && n.GetProperty("lladdr").GetString() == n2mac6);
+        Assert.Contains($"{n2mac6} dst 2001:db8::12", lab.Nodes[0].Exec("bridge", "fdb", "show", "dev", "flannel-v6.4096").Stdout, StringComparison.Ordinal);
+    }
+
+    private static string Annotation(KubeControlPlane cp, string node, string name) =>
+        cp.Kubectl("get", "node", node, "-o", $"jsonpath={{.metadata.annotations.flannel\\.alpha\\.coreos\\.com/{name}}}").EnsureSuccess("kubectl get").Stdout.Trim();
+
     private static string BackendData(KubeControlPlane cp, string node) =>
         cp.Kubectl("get", "node", node, "-o", "jsonpath={.metadata.annotations.flannel\\.alpha\\.coreos\\.com/backend-data}").EnsureSuccess("kubectl get").Stdout.Trim();
 
@@ -95,135 +138,5 @@ public class KubeAgentLabTests
     {
         Tool.Result r = cp.Kubectl("get", "node", node, "-o", "jsonpath={.status.conditions[?(@.type==\"NetworkUnavailable\")].status}/{.status.conditions[?(@.type==\"NetworkUnavailable\")].reason}");
         return r.ExitCode == 0 && r.Stdout.Trim() == "False/FlannelIsUp";
-    }
-
-    /// <summary>etcd and the API server stand-in inside the switch namespace, serving https://192.0.2.1:6443 to the nodes.</summary>
-    private sealed class KubeControlPlane : IDisposable
-    {
-        private readonly TestNetns _ns;
-        private readonly List<Process> _processes = [];
-        private readonly string _dir;
-        private readonly System.Text.StringBuilder _log = new();
-
-        public KubeControlPlane(TestNetns ns, string labDir)
-        {
-            if (!File.Exists(KubeApiServer.BinaryPath))
-            {
-                throw new InvalidOperationException($"{KubeApiServer.BinaryPath} is missing: run `make build` (or set TWILL_KUBE_APISERVER)");
-            }
-            _ns = ns;
-            _dir = Path.Combine(labDir, "control-plane");
-            Directory.CreateDirectory(_dir);
-            ns.Ip("link", "set", "lo", "up");
-            ns.Ip("addr", "add", "192.0.2.1/24", "dev", "br0");
-            string pki = Path.Combine(_dir, "pki");
-            Tool.Run(KubeApiServer.BinaryPath, ["gen-certs", "--dir", pki, "--ip", "192.0.2.1"], stdin: null).EnsureSuccess("gen-certs");
-            string token = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-            string tokens = Path.Combine(_dir, "tokens.csv");
-            File.WriteAllText(tokens, $"{token},admin,admin-uid,\"system:masters\"\n");
-            KubeconfigPath = Path.Combine(_dir, "kubeconfig");
-            File.WriteAllText(KubeconfigPath, $"""
-                apiVersion: v1
-                kind: Config
-                clusters:
-                - name: lab
-                  cluster:
-                    server: https://192.0.2.1:6443
-                    certificate-authority: {pki}/ca.crt
-                users:
-                - name: admin
-                  user:
-                    token: {token}
-                contexts:
-                - name: lab
-                  context:
-                    cluster: lab
-                    user: admin
-                current-context: lab
-                """);
-            Start(EtcdServer.EtcdPath, "--name", "cp", "--data-dir", Path.Combine(_dir, "etcd"),
-                "--listen-client-urls", "http://127.0.0.1:23790", "--advertise-client-urls", "http://127.0.0.1:23790",
-                "--listen-peer-urls", "http://127.0.0.1:23800", "--initial-advertise-peer-urls", "http://127.0.0.1:23800",
-                "--initial-cluster", "cp=http://127.0.0.1:23800");
-            Start(KubeApiServer.BinaryPath, "--etcd-servers=http://127.0.0.1:23790", "--bind-address=192.0.2.1", "--secure-port=6443",
-                "--tls-cert-file=" + Path.Combine(pki, "apiserver.crt"), "--tls-private-key-file=" + Path.Combine(pki, "apiserver.key"),
-                "--insecure-port=8080", "--token-auth-file=" + tokens);
-            Stopwatch clock = Stopwatch.StartNew();
-            while (Kubectl("get", "nodes").ExitCode != 0)
-            {
-                if (clock.Elapsed > TimeSpan.FromSeconds(60))
-                {
-                    throw new TimeoutException("the stand-in in the switch namespace did not answer kubectl within 60 s: " + LogTail());
-                }
-                Thread.Sleep(200);
-            }
-        }
-
-        public string KubeconfigPath { get; }
-
-        public Tool.Result Kubectl(params string[] args) => Kubectl(args, null);
-
-        public Tool.Result Kubectl(string[] args, string? stdin) =>
-            Tool.Run("nsenter", ["--net=" + _ns.Path, KubeApiServer.KubectlPath, "--kubeconfig=" + KubeconfigPath, "--request-timeout=20s", .. args], stdin, TimeSpan.FromSeconds(60));
-
-        public string LogTail()
-        {
-            lock (_log)
-            {
-                string s = _log.ToString();
-                return s.Length > 3000 ? s[^3000..] : s;
-            }
-        }
-
-        private void Start(string file, params string[] args)
-        {
-            ProcessStartInfo psi = new("nsenter") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (string a in (string[])["--net=" + _ns.Path, file, .. args])
-            {
-                psi.ArgumentList.Add(a);
-            }
-            Process p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
-            p.ErrorDataReceived += (_, e) => Append(e.Data);
-            p.OutputDataReceived += (_, e) => Append(e.Data);
-            p.BeginErrorReadLine();
-            p.BeginOutputReadLine();
-            _processes.Add(p);
-        }
-
-        private void Append(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-            lock (_log)
-            {
-                if (_log.Length > 100_000)
-                {
-                    _log.Remove(0, 50_000);
-                }
-                _log.AppendLine(line);
-            }
-        }
-
-        public void Dispose()
-        {
-            // nsenter execs the program, so each PID is the program's own: stopped by PID, last started first.
-            for (int i = _processes.Count - 1; i >= 0; i--)
-            {
-                try
-                {
-                    if (!_processes[i].HasExited)
-                    {
-                        _processes[i].Kill();
-                        _processes[i].WaitForExit(10_000);
-                    }
-                }
-                catch (InvalidOperationException)
-                {
-                }
-                _processes[i].Dispose();
-            }
-        }
     }
 }

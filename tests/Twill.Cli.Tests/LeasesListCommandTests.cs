@@ -74,4 +74,49 @@ public sealed class LeasesListCommandTests : IDisposable
         Assert.Equal(2, conflict.ExitCode);
         Assert.Contains("contradict", conflict.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void List_KubeSubnetMgr_FlannelNodesWithoutExpiry_AndAWrongTokenRefused()
+    {
+        using KubeApiServer server = KubeApiServer.Start();
+        foreach (string fixture in (string[])["node.linux-vxlan.json", "node.windows-vxlan.first.json", "node.linux-host-gw.json"])
+        {
+            server.Kubectl(["create", "-f", "-"], File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "flannel", fixture))).EnsureSuccess("kubectl create " + fixture);
+        }
+        server.Kubectl(["create", "-f", "-"], """{"apiVersion":"v1","kind":"Node","metadata":{"name":"kubelet-only"},"spec":{"podCIDR":"10.244.8.0/24"}}""").EnsureSuccess("kubectl create kubelet-only");
+
+        JsonElement[] leases = ListJson("--kube-subnet-mgr", "--kubeconfig-file", server.KubeconfigPath);
+        Tool.Result table = Twill("leases", "list", "--kube-subnet-mgr", "--kubeconfig-file", server.KubeconfigPath);
+
+        // The Flannel nodes as leases (not the kubelet-only node); a Node has no TTL.
+        Assert.Equal(["10.244.1.0-24", "10.244.2.0-24", "10.244.3.0-24"], leases.Select(l => l.GetProperty("key").GetString()));
+        Assert.Equal(["12:c6:65:89:b4:e3", "", null], leases.Select(l => l.TryGetProperty("vtepMAC", out JsonElement m) ? m.GetString() : null));
+        Assert.Equal(["vxlan", "vxlan", "host-gw"], leases.Select(l => l.GetProperty("backendType").GetString()));
+        Assert.All(leases, l => Assert.Equal(JsonValueKind.Null, l.GetProperty("expiration").ValueKind));
+        Assert.All(leases, l => Assert.Equal(JsonValueKind.Null, l.GetProperty("expiresInSeconds").ValueKind));
+        Assert.True(table.ExitCode == 0, table.Stderr + table.Stdout);
+        string[] rows = [.. table.Stdout.Split('\n').Where(l => l.Contains("10.244.", StringComparison.Ordinal))];
+        Assert.Equal(3, rows.Length);
+        Assert.All(rows, r => Assert.Contains("never", r, StringComparison.Ordinal));
+        Assert.Contains("(none yet)", rows[1], StringComparison.Ordinal);
+        Assert.Contains("3 lease(s) in kube:https://127.0.0.1:", table.Stdout, StringComparison.Ordinal);
+
+        string bad = Path.Combine(_dir, "bad-kubeconfig");
+        File.WriteAllText(bad, server.Kubeconfig(server.Url, "not-the-token"));
+        Tool.Result refused = Twill("leases", "list", "--kube-subnet-mgr", "--kubeconfig-file", bad);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("twill leases list: cannot list leases in kube:https://127.0.0.1:", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains("401", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"refused the credentials from kubeconfig {bad}", refused.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LeasesHelp_NamesEveryStore()
+    {
+        Tool.Result r = Twill("leases", "--help");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("(file, etcd, kube)", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("--kube-subnet-mgr", Twill("leases", "list", "--help").Stdout, StringComparison.Ordinal);
+    }
 }

@@ -44,8 +44,8 @@ public sealed class KubeStoreStandInTests : IDisposable
 
     private JsonDocument GetNode(string name) => JsonDocument.Parse(_server.Kubectl("get", "node", name, "-o", "json").EnsureSuccess("kubectl get node").Stdout);
 
-    private static LeaseAttrs OwnAttrs(string mac = "12:c6:65:89:b4:e3") =>
-        LeaseAttrs.ForVxlan(IPAddress.Parse("192.0.2.11"), new VxlanLeaseData(4096, PhysicalAddress.Parse(mac.Replace(':', '-'))));
+    private static LeaseAttrs OwnAttrs(string mac = "12:c6:65:89:b4:e3", string ip = "192.0.2.11") =>
+        LeaseAttrs.ForVxlan(IPAddress.Parse(ip), new VxlanLeaseData(4096, PhysicalAddress.Parse(mac.Replace(':', '-'))));
 
     [Fact]
     public async Task Acquire_PublishesFlannelsAnnotationsByteForByte_AndTheMacIsReadBack()
@@ -228,6 +228,112 @@ public sealed class KubeStoreStandInTests : IDisposable
         Assert.Equal((PeerEventKind.Changed, "192.0.2.33"), (marker.Kind, marker.Lease!.Attrs.PublicIP.ToString()));
         Assert.Contains(Problems(), p => p.Contains("resuming from resourceVersion", StringComparison.Ordinal));
         await cts.CancelAsync();
+    }
+
+    [Fact]
+    public async Task FlannelFixtures_CreatedWithKubectl_AreFlannelsLeases_WindowsWithoutMacUntilItsDrMacArrives()
+    {
+        CreateNode("own", "10.244.9.0/24");
+        foreach (string fixture in (string[])["node.linux-vxlan.json", "node.linux-host-gw.json", "node.windows-vxlan.first.json"])
+        {
+            _server.Kubectl(["create", "-f", "-"], NodeJson.Fixture(fixture)).EnsureSuccess("kubectl create -f " + fixture);
+        }
+        await using KubeLeaseStore store = Store();
+        LeaseManager manager = new(store, Vxlan);
+        await manager.AcquireAsync(OwnAttrs(ip: "192.0.2.9"), CancellationToken.None);
+        LeaseListing listing = await store.ListAsync(CancellationToken.None);
+        using CancellationTokenSource cts = new();
+        PeerEvents events = new(manager, cts.Token);
+        PeerEvent snapshot = await events.NextAsync();
+
+        // The store's records: every Flannel node as Flannel's lease (this node's too), none expiring.
+        Assert.Equal(
+            [
+                ("10.244.1.0-24", """{"PublicIP":"192.0.2.11","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":4096,"VtepMAC":"12:c6:65:89:b4:e3"}}"""),
+                ("10.244.2.0-24", """{"PublicIP":"192.0.2.21","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":4096,"VtepMAC":""}}"""),
+                ("10.244.3.0-24", """{"PublicIP":"192.0.2.13","PublicIPv6":null,"BackendType":"host-gw"}"""),
+                ("10.244.9.0-24", """{"PublicIP":"192.0.2.9","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":4096,"VtepMAC":"12:c6:65:89:b4:e3"}}"""),
+            ],
+            listing.Records.Select(r => (r.Key, r.Value)));
+        Assert.All(listing.Records, r => Assert.Equal(DateTimeOffset.MaxValue, r.Expiration));
+        // The peers of this vxlan network: the host-gw node is left out by the lease checks every store shares.
+        Assert.Equal(PeerEventKind.Snapshot, snapshot.Kind);
+        Assert.Equal(["10.244.1.0-24", "10.244.2.0-24"], snapshot.Peers.Select(p => p.Key));
+        Lease windows = snapshot.Peers.Single(p => p.Key == "10.244.2.0-24");
+        Assert.False(windows.Attrs.VxlanData!.HasVtepMac);
+
+        // HNS made the DR MAC: win-1 as its final fixture, written with kubectl apply (the whole object).
+        _server.Kubectl(["apply", "-f", "-"], NodeJson.Fixture("node.windows-vxlan.json")).EnsureSuccess("kubectl apply -f node.windows-vxlan.json");
+        PeerEvent final = await events.NextAsync();
+
+        Assert.Equal((PeerEventKind.Changed, "10.244.2.0-24", "00:15:5d:4a:1c:07", "192.0.2.21"),
+            (final.Kind, final.Lease!.Key, final.Lease.Attrs.VxlanData!.VtepMacText, final.Lease.Attrs.PublicIP.ToString()));
+        Assert.Empty(Warnings());
+        await cts.CancelAsync();
+    }
+
+    [Fact]
+    public async Task HostileNodes_CreatedWithKubectl_EachSkippedWithExactlyOneWarningNamingIt_NoneAPeer()
+    {
+        CreateNode("own", "10.244.9.0/24");
+        CreateNode("good", "10.244.1.0/24", NodeJson.Vxlan("192.0.2.21", "02:00:00:00:00:21"));
+        Dictionary<string, Dictionary<string, string>> corrupt = new()
+        {
+            ["bad-json"] = With(NodeJson.Vxlan("192.0.2.22", "02:00:00:00:00:22"), "backend-data", "{\"VNI\":4096,"),
+            ["bad-ip"] = With(NodeJson.Vxlan("192.0.2.23", "02:00:00:00:00:23"), "public-ip", "192.0.2.300"),
+            ["thief"] = NodeJson.Vxlan("192.0.2.21", "02:00:00:00:00:24"), // good's public IP
+            ["own-ip"] = NodeJson.Vxlan("192.0.2.9", "02:00:00:00:00:25"), // this node's public IP
+        };
+        CreateNode("bad-json", "10.244.2.0/24", corrupt["bad-json"]);
+        CreateNode("bad-ip", "10.244.3.0/24", corrupt["bad-ip"]);
+        CreateNode("thief", "10.244.4.0/24", corrupt["thief"]);
+        CreateNode("own-ip", "10.244.5.0/24", corrupt["own-ip"]);
+        CreateNode("overlap", "10.244.9.128/25", NodeJson.Vxlan("192.0.2.26", "02:00:00:00:00:26"));
+        CreateNode("outside", "10.1.0.0/24", NodeJson.Vxlan("192.0.2.27", "02:00:00:00:00:27"));
+        CreateNode("no-cidr", null, NodeJson.Vxlan("192.0.2.28", "02:00:00:00:00:28"));
+        await using KubeLeaseStore store = Store();
+        LeaseManager manager = new(store, Vxlan);
+        await manager.AcquireAsync(OwnAttrs(ip: "192.0.2.9"), CancellationToken.None);
+        using CancellationTokenSource cts = new();
+        PeerEvents events = new(manager, cts.Token);
+
+        PeerEvent snapshot = await events.NextAsync();
+        // Heartbeats of every hostile node (a kubelet's label change: new resourceVersion, same annotations) must not warn again.
+        foreach (string name in (string[])["bad-json", "bad-ip", "thief", "own-ip", "overlap", "outside", "no-cidr"])
+        {
+            _server.Kubectl("label", "node", name, "--overwrite", "example.com/heartbeat=1").EnsureSuccess("kubectl label " + name);
+        }
+        // A change after the heartbeats, as a marker: once it arrives, every heartbeat has been seen.
+        _server.Kubectl("annotate", "node", "good", "--overwrite", NodeJson.P + "public-ip=192.0.2.31").EnsureSuccess("kubectl annotate good");
+        PeerEvent marker = await events.NextAsync();
+
+        Assert.Equal(["10.244.1.0-24"], snapshot.Peers.Select(p => p.Key));
+        Assert.Equal((PeerEventKind.Changed, "192.0.2.31"), (marker.Kind, marker.Lease!.Attrs.PublicIP.ToString()));
+        // Exactly one warning per hostile node, each naming it (bad-json's ends with the JSON reader's own words).
+        string[] expected =
+        [
+            "node bad-ip skipped: annotation flannel.alpha.coreos.com/public-ip '192.0.2.300' is not an IPv4 address",
+            "node bad-json skipped: annotation flannel.alpha.coreos.com/backend-data '{\"VNI\":4096,' is not valid JSON: ",
+            "node no-cidr skipped: has no IPv4 podCIDR",
+            "node outside skipped: podCIDR 10.1.0.0/24 is outside Network 10.244.0.0/16",
+            "node overlap skipped: podCIDR 10.244.9.128/25 overlaps this node's 10.244.9.0/24",
+            "node own-ip skipped: its public-ip 192.0.2.9 is node own's",
+            "node thief skipped: its public-ip 192.0.2.21 is node good's",
+        ];
+        string[] warnings = [.. Warnings().Order(StringComparer.Ordinal)];
+        Assert.True(warnings.Length == expected.Length, string.Join("\n", warnings));
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(expected[i].EndsWith(": ", StringComparison.Ordinal) ? warnings[i].StartsWith(expected[i], StringComparison.Ordinal) : warnings[i] == expected[i],
+                $"expected {expected[i]}\nfound    {warnings[i]}");
+        }
+        await cts.CancelAsync();
+    }
+
+    private static Dictionary<string, string> With(Dictionary<string, string> annotations, string name, string value)
+    {
+        annotations[NodeJson.P + name] = value;
+        return annotations;
     }
 
     [Fact]

@@ -242,7 +242,12 @@ public class NodeLeaseTableTests
     }
 }
 
+/// <summary>Runs the memory measurement alone: GC.GetTotalMemory is the process's, and a test running beside it allocates into it.</summary>
+[CollectionDefinition(nameof(MemoryMeasurement), DisableParallelization = true)]
+public sealed class MemoryMeasurement;
+
 /// <summary>What the table holds per node: the lease, not the object (the 50 MB target for 5,000 nodes).</summary>
+[Collection(nameof(MemoryMeasurement))]
 public class NodeLeaseTableMemoryTests
 {
     private const int Nodes = 5000;
