@@ -34,10 +34,10 @@ internal static class CniConfigTarget
         byte[] delegated;
         try
         {
-            JsonObject conf = JsonNode.Parse(data) as JsonObject ?? throw new CniException(CniErrorCode.DecodingFailure, "not an object");
+            JsonObject conf = FlannelPlugin.ParseObject(data);
             delegated = FlannelPlugin.DeriveDelegate(conf, Env, call.Name, call.Config);
         }
-        catch (Exception e) when (e is CniException or JsonException)
+        catch (CniException)
         {
             return;
         }
