@@ -11,13 +11,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:?usage: fuzz/run.sh TARGET SECONDS}
 seconds=${2:-60}
-work=${TWILL_FUZZ_WORK:-/tmp/twill-fuzz}
+# Not under /tmp: afl-cmin refuses to work there.
+work=${TWILL_FUZZ_WORK:-${XDG_CACHE_HOME:-$HOME/.cache}/twill-fuzz}
 command -v afl-fuzz >/dev/null || { echo "fuzz: afl-fuzz missing (apt-get install -y afl++)" >&2; exit 2; }
 [[ -d fuzz/corpus/$target ]] || { echo "fuzz: no corpus fuzz/corpus/$target" >&2; exit 2; }
 
 # One instrumented build per source state, shared by concurrent runs of different targets.
 stamp=$(git rev-parse HEAD)$(git status --porcelain -- src fuzz/Twill.Fuzz | sha1sum | cut -c1-12)
-exec 9>"$work.lock" 2>/dev/null || { mkdir -p "$(dirname "$work")"; exec 9>"$work.lock"; }
+mkdir -p "$work"
+exec 9>"$work/.lock"
 flock 9
 if [[ "$(cat "$work/bin/.stamp" 2>/dev/null)" != "$stamp" ]]; then
   rm -rf "$work/bin"
@@ -52,8 +54,9 @@ ls "$out/findings/default/crashes" 2>/dev/null | grep -v README || true
 
 if [[ -n "${MINIMISE:-}" ]]; then
   rm -rf "$out/min"
+  # afl-cmin wants the program as a path.
   nice -n 19 afl-cmin -i "$out/findings/default/queue" -o "$out/min" -t 10000 -m none \
-    -- dotnet "$work/bin/Twill.Fuzz.dll" "$target" >"$out/cmin.log" 2>&1
+    -- "$(command -v dotnet)" "$work/bin/Twill.Fuzz.dll" "$target" >"$out/cmin.log" 2>&1
   rm -rf "fuzz/corpus/$target"
   mkdir -p "fuzz/corpus/$target"
   i=0
