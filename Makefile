@@ -12,7 +12,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-.PHONY: help build cli cni kubeapi image deps test test-unit test-root lab bench clean
+.PHONY: help build cli cni kubeapi image deps test test-unit test-root lab bench fuzz fuzz-deps clean
 
 help:
 	@echo "make build      build out/bin/twill, out/bin/twill-kube-apiserver and the CNI plugins in out/cni/ (Native AOT)"
@@ -20,6 +20,7 @@ help:
 	@echo "make test       install test dependencies (apt), build, run every test"
 	@echo "make test-unit  run only the tests that need no root, no namespaces and no built binary"
 	@echo "make lab        build, start a 3-node lab with the seed's configuration, check it, tear it down"
+	@echo "make fuzz       AFL++ on one parser for a while: make fuzz TARGET=netlink SECONDS=600 [MINIMISE=1] (fuzz/README.md)"
 	@echo "make bench      run every benchmark bench/<name> (each an executable; QUICK=1 passes --quick)"
 
 build: cli cni kubeapi
@@ -73,6 +74,17 @@ lab: build
 bench: build
 	@set -e; for b in bench/*; do \
 	  [ -f "$$b" ] && [ -x "$$b" ] || continue; echo "== $$b"; "$$b" $(if $(QUICK),--quick,); done
+
+# Fuzzing is not part of make test: its prerequisites are installed here, not by build/install-deps.sh.
+fuzz-deps:
+	@command -v afl-fuzz >/dev/null || { apt-get update -qq && apt-get install -y -qq afl++; }
+	@cd fuzz && $(DOTNET) tool restore >/dev/null
+
+TARGET  ?=
+SECONDS ?= 60
+fuzz: fuzz-deps
+	@if [ -z "$(TARGET)" ]; then echo "make fuzz TARGET=<one of: $$(echo $$($(DOTNET) build fuzz/Twill.Fuzz -c Release -v q --nologo >/dev/null && $(DOTNET) fuzz/Twill.Fuzz/bin/Release/net10.0/Twill.Fuzz.dll list))> SECONDS=n"; exit 2; fi
+	@MINIMISE=$(MINIMISE) bash fuzz/run.sh $(TARGET) $(SECONDS)
 
 clean:
 	rm -rf $(OUT)

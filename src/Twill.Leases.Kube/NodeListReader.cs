@@ -41,10 +41,18 @@ public sealed class NodeListReader(string annotationPrefix)
     {
         Utf8JsonReader reader = new(data, isFinal, _state);
         int used = 0;
-        while (_phase != Phase.Done && Step(ref reader, data))
+        try
         {
-            used = (int)reader.BytesConsumed;
-            _state = reader.CurrentState;
+            while (_phase != Phase.Done && Step(ref reader, data))
+            {
+                used = (int)reader.BytesConsumed;
+                _state = reader.CurrentState;
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            // The list's own strings (resourceVersion, continue): UTF-8 is checked only in GetString.
+            throw new JsonException($"node list: {e.Message}", e);
         }
         if (isFinal && _phase != Phase.Done)
         {

@@ -21,6 +21,19 @@ public sealed record NodeSummary(string Name, long ResourceVersion, IReadOnlyDic
     /// </summary>
     public static NodeSummary Read(ref Utf8JsonReader reader, string annotationPrefix)
     {
+        try
+        {
+            return ReadNode(ref reader, annotationPrefix);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Utf8JsonReader checks a string's UTF-8 only in GetString; every caller handles bad JSON as JsonException.
+            throw new JsonException($"node: {e.Message}", e);
+        }
+    }
+
+    private static NodeSummary ReadNode(ref Utf8JsonReader reader, string annotationPrefix)
+    {
         Expect(ref reader, JsonTokenType.StartObject, "node");
         string name = "";
         string created = "";

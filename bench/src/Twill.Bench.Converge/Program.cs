@@ -15,8 +15,8 @@ using Twill.Testing;
 // latency from one added lease to its route (p50/p99, the route seen by an rtnetlink monitor, so the
 // bench does not dump thousands of routes per probe) with the agent's own per-phase timings; the
 // agent's peak RSS; and pod-to-pod iperf3 throughput across two nodes over vxlan and host-gw, as a
-// ratio to node-to-node throughput on the same underlay in the same run. Everything lives in
-// throw-away namespaces.
+// ratio to node-to-node throughput on the same underlay and to the same pods over a data path built
+// by hand as Flannel builds it, in the same run. Everything lives in throw-away namespaces.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
 int[] sizes = quick ? [100, 1000] : [100, 1000, 5000];
@@ -28,6 +28,13 @@ if (peersAt >= 0 && peersAt + 1 < args.Length)
     sizes = [int.Parse(args[peersAt + 1], CultureInfo.InvariantCulture)];
 }
 bool throughput = !args.Contains("--no-throughput");
+// --throughput-only: skip the convergence part (the data-path reference alone); --seconds N, --rounds N: iperf3.
+bool convergence = !args.Contains("--throughput-only");
+int? Option(string name)
+{
+    int at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : null;
+}
 string bin = Environment.GetEnvironmentVariable("TWILL_BIN") ?? Path.GetFullPath("out/bin/twill");
 if (!File.Exists(bin))
 {
@@ -38,10 +45,13 @@ if (!File.Exists(bin))
 // A failure is caught here, so it unwinds through the finally blocks that delete namespaces and stop agents.
 try
 {
-Console.WriteLine($"{"peers",8} {"twill ms",10} {"ip-batch ms",12} {"ratio",7}");
+if (convergence)
+{
+    Console.WriteLine($"{"peers",8} {"twill ms",10} {"ip-batch ms",12} {"ratio",7}");
+}
 double lastRatio = 0, p50 = 0, p99 = 0, rssMb = 0;
 string phases = "";
-foreach (int n in sizes)
+foreach (int n in convergence ? sizes : [])
 {
     AgentRun run = RunAgent(n, n == sizes[^1] ? events : 0);
     double ipMs = RunIpBatch(n);
@@ -52,16 +62,23 @@ foreach (int n in sizes)
         (p50, p99, rssMb, phases) = (run.P50, run.P99, run.RssMb, run.Phases);
     }
 }
-Console.WriteLine($"lease added -> route programmed over {events} events: p50 {p50:F1} ms, p99 {p99:F1} ms");
-Console.WriteLine($"agent's own time per event pass (median): {phases}");
-Console.WriteLine($"agent peak RSS at {sizes[^1]} peers: {rssMb:F1} MB");
+if (convergence)
+{
+    Console.WriteLine($"lease added -> route programmed over {events} events: p50 {p50:F1} ms, p99 {p99:F1} ms");
+    Console.WriteLine($"agent's own time per event pass (median): {phases}");
+    Console.WriteLine($"agent peak RSS at {sizes[^1]} peers: {rssMb:F1} MB");
+}
 
-int seconds = quick ? 1 : 3;
+int seconds = Option("--seconds") ?? (quick ? 1 : 5);
+int rounds = Option("--rounds") ?? (quick ? 2 : 5);
+Console.WriteLine($"iperf3: {rounds} rounds of {seconds} s per path (underlay, Twill pods, hand-built pods); medians [min-max]");
+TputResult? vxlan = throughput ? Throughput("vxlan", """{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":1,"Port":4789}}""", seconds, rounds) : null;
+TputResult? hostGw = throughput ? Throughput("host-gw", """{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}""", seconds, rounds) : null;
 
-double vxlanRatio = throughput ? Throughput("vxlan", """{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":1,"Port":4789}}""", seconds) : 0;
-double hostGwRatio = throughput ? Throughput("host-gw", """{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}""", seconds) : 0;
-
-Console.WriteLine($"BENCH converge ratio_{sizes[^1]}={lastRatio:F2} event_p50_ms={p50:F1} event_p99_ms={p99:F1} rss_mb={rssMb:F1} vxlan_tput_ratio={vxlanRatio:F2} hostgw_tput_ratio={hostGwRatio:F2} peers={sizes[^1]}");
+// --throughput-only measured no convergence: its keys are left out rather than printed as zeros.
+Console.WriteLine("BENCH converge " + (convergence ? $"ratio_{sizes[^1]}={lastRatio:F2} event_p50_ms={p50:F1} event_p99_ms={p99:F1} rss_mb={rssMb:F1} " : "") +
+    $"vxlan_tput_ratio={vxlan?.UnderlayRatio ?? 0:F2} hostgw_tput_ratio={hostGw?.UnderlayRatio ?? 0:F2} " +
+    $"vxlan_vs_handbuilt={vxlan?.HandBuiltRatio ?? 0:F3} hostgw_vs_handbuilt={hostGw?.HandBuiltRatio ?? 0:F3}" + (convergence ? $" peers={sizes[^1]}" : ""));
 return 0;
 }
 catch (Exception e) when (e is InvalidOperationException or IOException or JsonException)
@@ -228,9 +245,12 @@ double RunIpBatch(int n)
     }
 }
 
-// Two nodes on a bridge underlay (192.0.2.0/24), an agent each, a pod each (a namespace on the node's
-// cni0 bridge); iperf3 pod 1 -> pod 2 against node 1 -> node 2, alternating, best of two each.
-double Throughput(string backend, string netConf, int seconds)
+// Two nodes on a bridge underlay (192.0.2.0/24), a pod each (a namespace on the node's cni0 bridge),
+// built twice side by side: once with an agent on each node, once by hand as Flannel programs the
+// kernel (no Twill process). Then `rounds` rounds of iperf3: node 1 -> node 2 on the underlay, pod 1 ->
+// pod 2 through Twill's data path, pod 1 -> pod 2 through the hand-built one, in a rotating order so
+// that none always runs first. Prints each median with its min-max spread and the per-round ratios.
+TputResult Throughput(string backend, string netConf, int seconds, int rounds)
 {
     string dir = Directory.CreateTempSubdirectory("twill-bench-tput-").FullName;
     List<IDisposable> owned = [];
@@ -243,22 +263,14 @@ double Throughput(string backend, string netConf, int seconds)
     try
     {
         File.WriteAllText(Path.Combine(dir, "net-conf.json"), netConf);
-        TestNetns sw = Own(new TestNetns("tsw"));
-        sw.Ip("link", "add", "br0", "type", "bridge");
-        sw.Ip("link", "set", "br0", "up");
-        List<TestNetns> nodes = [], pods = [];
-        for (int i = 1; i <= 2; i++)
+        List<TestNetns> nodes = TwoNodes("t", Own);
+        List<Twill.Core.InterfaceAddress> gateways = [];
+        int mtu = 0;
+        for (int i = 0; i < 2; i++)
         {
-            TestNetns node = Own(new TestNetns("tn" + i));
-            sw.Ip("link", "add", "p" + i, "type", "veth", "peer", "name", "eth0", "netns", node.Name);
-            sw.Ip("link", "set", "p" + i, "master", "br0", "up");
-            node.Ip("addr", "add", $"192.0.2.{10 + i}/24", "dev", "eth0");
-            node.Ip("link", "set", "eth0", "up");
-            node.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1").EnsureSuccess("sysctl ip_forward");
-            nodes.Add(node);
-            string nodeDir = Path.Combine(dir, "node" + i);
+            string nodeDir = Path.Combine(dir, "node" + (i + 1));
             Directory.CreateDirectory(nodeDir);
-            agents.Add(Process.Start(new ProcessStartInfo("nsenter", ["--net=" + node.Path, bin, "agent", "--iface", "eth0", "--store", "file",
+            agents.Add(Process.Start(new ProcessStartInfo("nsenter", ["--net=" + nodes[i].Path, bin, "agent", "--iface", "eth0", "--store", "file",
                 "--store-dir", Path.Combine(dir, "store"), "--net-config-path", Path.Combine(dir, "net-conf.json"),
                 "--subnet-file", Path.Combine(nodeDir, "subnet.env"), "--state-dir", nodeDir, "--iptables-forward-rules=false", "--log-level", "warning"])
             { UseShellExecute = false })!);
@@ -276,40 +288,65 @@ double Throughput(string backend, string netConf, int seconds)
                 Thread.Sleep(50);
             }
             Twill.Core.SubnetEnv env = Twill.Core.SubnetEnv.Read(envFile);
-            Twill.Core.InterfaceAddress gw = env.Subnet!.Value;
-            string mtu = env.Mtu!.Value.ToString(CultureInfo.InvariantCulture);
-            TestNetns node = nodes[i];
-            node.Ip("link", "add", "cni0", "mtu", mtu, "type", "bridge");
-            node.Ip("addr", "add", gw.ToString(), "dev", "cni0");
-            node.Ip("link", "set", "cni0", "up");
-            TestNetns pod = Own(new TestNetns("tpod" + (i + 1)));
-            node.Ip("link", "add", "vp", "mtu", mtu, "type", "veth", "peer", "name", "eth0", "netns", pod.Name);
-            node.Ip("link", "set", "vp", "master", "cni0", "up");
-            byte[] b = gw.Address.GetAddressBytes();
-            b[3] = 2;
-            pod.Ip("addr", "add", $"{new IPAddress(b)}/{gw.PrefixLength}", "dev", "eth0");
-            pod.Ip("link", "set", "eth0", "up");
-            pod.Ip("route", "add", "default", "via", gw.Address.ToString());
-            pods.Add(pod);
+            gateways.Add(env.Subnet!.Value);
+            mtu = env.Mtu!.Value;
         }
-        string pod2 = pods[1].IpJson("-4", "addr", "show", "dev", "eth0")[0].GetProperty("addr_info")[0].GetProperty("local").GetString()!;
-        Stopwatch ready = Stopwatch.StartNew();
-        while (pods[0].Exec("ping", "-c", "1", "-W", "1", pod2).ExitCode != 0)
+        List<TestNetns> pods = Pods("t", nodes, gateways, mtu, Own);
+
+        // The same pods by hand: the addresses differ (nothing is shared between the two sets of
+        // namespaces), the MTU is the agent's, every kernel object is Flannel's.
+        List<TestNetns> handNodes = TwoNodes("h", Own);
+        List<Twill.Core.InterfaceAddress> handGateways = [Twill.Core.InterfaceAddress.Parse("10.244.1.0/24"), Twill.Core.InterfaceAddress.Parse("10.244.2.0/24")];
+        string[] vtepMacs = ["0a:00:0a:f4:01:00", "0a:00:0a:f4:02:00"];
+        for (int i = 0; i < 2; i++)
         {
-            if (ready.Elapsed > TimeSpan.FromSeconds(60))
+            TestNetns node = handNodes[i];
+            int peer = 1 - i;
+            string peerSubnet = handGateways[peer].Network.ToString();
+            string peerNode = $"192.0.2.{11 + peer}";
+            if (backend == "vxlan")
             {
-                throw new InvalidOperationException($"{backend}: pod 1 cannot reach pod 2 ({pod2})");
+                // Flannel's vxlan device: VNI, local address and underlay device, port, no learning, MTU
+                // of the underlay less 50, the VTEP MAC it publishes; the subnet's .0 as a /32 on it.
+                node.Ip("link", "add", "flannel.1", "mtu", mtu.ToString(CultureInfo.InvariantCulture), "address", vtepMacs[i], "type", "vxlan",
+                    "id", "1", "local", $"192.0.2.{11 + i}", "dev", "eth0", "dstport", "4789", "nolearning");
+                node.Ip("addr", "add", handGateways[i].Address + "/32", "dev", "flannel.1");
+                node.Ip("link", "set", "flannel.1", "up");
+                // Per peer: the ARP entry for its .0, the FDB entry to its public IP, the route onlink.
+                node.Ip("neigh", "replace", handGateways[peer].Address.ToString(), "lladdr", vtepMacs[peer], "dev", "flannel.1", "nud", "permanent");
+                node.Exec("bridge", "fdb", "replace", vtepMacs[peer], "dev", "flannel.1", "dst", peerNode, "self", "permanent").EnsureSuccess("bridge fdb");
+                node.Ip("route", "replace", peerSubnet, "via", handGateways[peer].Address.ToString(), "dev", "flannel.1", "onlink");
+            }
+            else
+            {
+                node.Ip("route", "replace", peerSubnet, "via", peerNode, "dev", "eth0");
             }
         }
-        double nodeBps = 0, podBps = 0;
-        for (int round = 0; round < 2; round++)
+        // cni0 holds the subnet's .1, as the bridge plugin gives it.
+        List<Twill.Core.InterfaceAddress> handBridges = [.. handGateways.Select(g => Twill.Core.InterfaceAddress.Parse(Host(g, 1) + "/" + g.PrefixLength))];
+        List<TestNetns> handPods = Pods("h", handNodes, handBridges, mtu, Own);
+
+        string pod2 = Address(pods[1]), handPod2 = Address(handPods[1]);
+        WaitPing(backend + " (twill)", pods[0], pod2);
+        WaitPing(backend + " (hand-built)", handPods[0], handPod2);
+        Func<double>[] runs =
+        [
+            () => Iperf(nodes[1], nodes[0], "192.0.2.12", seconds),
+            () => Iperf(pods[1], pods[0], pod2, seconds),
+            () => Iperf(handPods[1], handPods[0], handPod2, seconds),
+        ];
+        List<double>[] bps = [[], [], []];
+        for (int round = 0; round < rounds; round++)
         {
-            nodeBps = Math.Max(nodeBps, Iperf(nodes[1], nodes[0], "192.0.2.12", seconds));
-            podBps = Math.Max(podBps, Iperf(pods[1], pods[0], pod2, seconds));
+            for (int k = 0; k < runs.Length; k++)
+            {
+                int which = (round + k) % runs.Length;
+                bps[which].Add(runs[which]());
+            }
         }
-        double ratio = podBps / nodeBps;
-        Console.WriteLine($"{backend}: pod-to-pod {podBps / 1e9:F2} Gbit/s, node-to-node {nodeBps / 1e9:F2} Gbit/s, ratio {ratio:F2}");
-        return ratio;
+        TputResult result = new(backend, mtu, bps[0], bps[1], bps[2]);
+        Console.WriteLine(result.Describe());
+        return result;
     }
     finally
     {
@@ -327,6 +364,71 @@ double Throughput(string backend, string netConf, int seconds)
             owned[i].Dispose();
         }
         Directory.Delete(dir, true);
+    }
+}
+
+// A switch namespace with a bridge and two nodes on it, 192.0.2.11 and .12, forwarding.
+static List<TestNetns> TwoNodes(string tag, Func<TestNetns, TestNetns> own)
+{
+    TestNetns sw = own(new TestNetns(tag + "sw"));
+    sw.Ip("link", "add", "br0", "type", "bridge");
+    sw.Ip("link", "set", "br0", "up");
+    List<TestNetns> nodes = [];
+    for (int i = 1; i <= 2; i++)
+    {
+        TestNetns node = own(new TestNetns(tag + "n" + i));
+        sw.Ip("link", "add", "p" + i, "type", "veth", "peer", "name", "eth0", "netns", node.Name);
+        sw.Ip("link", "set", "p" + i, "master", "br0", "up");
+        node.Ip("addr", "add", $"192.0.2.{10 + i}/24", "dev", "eth0");
+        node.Ip("link", "set", "eth0", "up");
+        node.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1").EnsureSuccess("sysctl ip_forward");
+        nodes.Add(node);
+    }
+    return nodes;
+}
+
+// On each node a cni0 bridge holding `bridges[i]` and a pod on it (.2 of the subnet, default via cni0).
+static List<TestNetns> Pods(string tag, List<TestNetns> nodes, List<Twill.Core.InterfaceAddress> bridges, int mtu, Func<TestNetns, TestNetns> own)
+{
+    string m = mtu.ToString(CultureInfo.InvariantCulture);
+    List<TestNetns> pods = [];
+    for (int i = 0; i < nodes.Count; i++)
+    {
+        TestNetns node = nodes[i];
+        Twill.Core.InterfaceAddress gw = bridges[i];
+        node.Ip("link", "add", "cni0", "mtu", m, "type", "bridge");
+        node.Ip("addr", "add", gw.ToString(), "dev", "cni0");
+        node.Ip("link", "set", "cni0", "up");
+        TestNetns pod = own(new TestNetns(tag + "pod" + (i + 1)));
+        node.Ip("link", "add", "vp", "mtu", m, "type", "veth", "peer", "name", "eth0", "netns", pod.Name);
+        node.Ip("link", "set", "vp", "master", "cni0", "up");
+        pod.Ip("addr", "add", $"{Host(gw, 2)}/{gw.PrefixLength}", "dev", "eth0");
+        pod.Ip("link", "set", "eth0", "up");
+        pod.Ip("route", "add", "default", "via", gw.Address.ToString());
+        pods.Add(pod);
+    }
+    return pods;
+}
+
+static IPAddress Host(Twill.Core.InterfaceAddress a, byte last)
+{
+    byte[] b = a.Address.GetAddressBytes();
+    b[3] = last;
+    return new IPAddress(b);
+}
+
+static string Address(TestNetns pod) =>
+    pod.IpJson("-4", "addr", "show", "dev", "eth0")[0].GetProperty("addr_info")[0].GetProperty("local").GetString()!;
+
+static void WaitPing(string what, TestNetns from, string to)
+{
+    Stopwatch ready = Stopwatch.StartNew();
+    while (from.Exec("ping", "-c", "1", "-W", "1", to).ExitCode != 0)
+    {
+        if (ready.Elapsed > TimeSpan.FromSeconds(60))
+        {
+            throw new InvalidOperationException($"{what}: pod 1 cannot reach pod 2 ({to})");
+        }
     }
 }
 
@@ -410,3 +512,30 @@ static double PeakRssMb(int pid)
 static double Pct(List<double> sorted, double p) => sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
 internal sealed record AgentRun(double ConvergeMs, double P50, double P99, double RssMb, string Phases);
+
+/// <summary>One backend's iperf3 rounds: bits per second on the underlay, through Twill's pods and through the hand-built pods.</summary>
+internal sealed record TputResult(string Backend, int Mtu, List<double> Underlay, List<double> Twill, List<double> HandBuilt)
+{
+    /// <summary>Pod-to-pod through Twill over node-to-node: what any pod network pays plus what Twill adds.</summary>
+    public double UnderlayRatio => Median(Twill) / Median(Underlay);
+
+    /// <summary>Twill over the same topology built by hand: what Twill adds (1.0 = nothing).</summary>
+    public double HandBuiltRatio => Median(Twill) / Median(HandBuilt);
+
+    public string Describe()
+    {
+        List<double> perRound = [.. Twill.Zip(HandBuilt, (t, h) => t / h)];
+        return $"{Backend} (MTU {Mtu}): underlay {Gbit(Underlay)}, twill pods {Gbit(Twill)}, hand-built pods {Gbit(HandBuilt)} Gbit/s; " +
+            $"twill/underlay {UnderlayRatio:F2}, hand-built/underlay {Median(HandBuilt) / Median(Underlay):F2}, " +
+            $"twill/hand-built {HandBuiltRatio:F3} (per round {perRound.Min():F3}-{perRound.Max():F3}: {string.Join(" ", perRound.Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))})";
+    }
+
+    private static string Gbit(List<double> bps) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Median(bps) / 1e9:F2} [{bps.Min() / 1e9:F2}-{bps.Max() / 1e9:F2}]");
+
+    private static double Median(List<double> values)
+    {
+        List<double> v = [.. values.Order()];
+        return v.Count % 2 == 1 ? v[v.Count / 2] : (v[(v.Count / 2) - 1] + v[v.Count / 2]) / 2;
+    }
+}

@@ -51,6 +51,7 @@ public sealed class CniInvocation
         {
             throw new CniException(CniErrorCode.DecodingFailure, $"error unmarshall network config: expected a JSON object, got {root.ValueKind}");
         }
+        RequireText(root);
         string version = StringField(root, "cniVersion") ?? "";
         if (version.Length == 0)
         {
@@ -101,6 +102,49 @@ public sealed class CniInvocation
     /// <summary>runtimeConfig.&lt;key&gt; (a capability's value), raw.</summary>
     public JsonElement? RuntimeConfig(string key) =>
         ResultReader.TryGet(Config, "runtimeConfig", out JsonElement rc) && ResultReader.TryGet(rc, key, out JsonElement v) ? v : null;
+
+    /// <summary>
+    /// JsonDocument checks a string's UTF-8 (and its escaped surrogates) only when the string is read,
+    /// as an InvalidOperationException from wherever a plugin reads it (code 999). Every name and
+    /// string is read once here instead, so such a config is a decoding failure (code 6). Go would put
+    /// U+FFFD in place of the bad bytes; no runtime sends them, so refusing is the clearer answer.
+    /// </summary>
+    private static void RequireText(JsonElement e)
+    {
+        try
+        {
+            Walk(e);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new CniException(CniErrorCode.DecodingFailure, $"error unmarshall network config: {ex.Message}");
+        }
+
+        static void Walk(JsonElement e)
+        {
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    foreach (JsonProperty p in e.EnumerateObject())
+                    {
+                        _ = p.Name;
+                        Walk(p.Value);
+                    }
+                    break;
+                case JsonValueKind.Array:
+                    foreach (JsonElement item in e.EnumerateArray())
+                    {
+                        Walk(item);
+                    }
+                    break;
+                case JsonValueKind.String:
+                    _ = e.GetString();
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
 
     public static string? StringField(JsonElement e, string name)
     {

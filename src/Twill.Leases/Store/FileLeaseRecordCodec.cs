@@ -42,7 +42,8 @@ internal static class FileLeaseRecordCodec
             }
             return null;
         }
-        catch (JsonException)
+        // InvalidOperationException: a key or value that is not valid UTF-8, found only when GetString reads it.
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return null;
         }

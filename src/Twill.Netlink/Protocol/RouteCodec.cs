@@ -80,6 +80,28 @@ internal static class RouteCodec
         w.EndNested(nest);
     }
 
+    // The kernel never sends a prefix longer than its family, a destination of the other family or
+    // host bits past the prefix; IPNetwork throws ArgumentException on each, which is no netlink error.
+    private static IPNetwork Destination(RtMsg rt, IPAddress dst)
+    {
+        int bits = dst.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
+        if ((bits == 32) != (rt.Family == Af.Inet) || rt.DstLen > bits)
+        {
+            return ThrowHelper.Malformed<IPNetwork>($"route to {dst}/{rt.DstLen} in an rtmsg of family {rt.Family}");
+        }
+        Span<byte> bytes = stackalloc byte[16];
+        dst.TryWriteBytes(bytes, out int length);
+        for (int i = 0; i < length; i++)
+        {
+            int kept = Math.Clamp(rt.DstLen - (i * 8), 0, 8);
+            if ((bytes[i] & (0xff >> kept)) != 0)
+            {
+                return ThrowHelper.Malformed<IPNetwork>($"route to {dst}/{rt.DstLen} has host bits set");
+            }
+        }
+        return new IPNetwork(dst, rt.DstLen);
+    }
+
     private static List<RouteNextHop> ReadMultipath(ReadOnlySpan<byte> value)
     {
         List<RouteNextHop> hops = [];
@@ -161,7 +183,7 @@ internal static class RouteCodec
             }
         }
         dst ??= rt.Family == Af.Inet ? IPAddress.Any : IPAddress.IPv6Any;
-        return new Route(new IPNetwork(dst, rt.DstLen))
+        return new Route(Destination(rt, dst))
         {
             Gateway = gw,
             OutputIndex = oif,

@@ -236,17 +236,20 @@ public sealed class FlannelPlugin : ICniPlugin
         f.Write(bytes);
     }
 
-    private static JsonObject ParseObject(byte[] data)
+    internal static JsonObject ParseObject(byte[] data)
     {
+        JsonElement root;
         try
         {
-            return JsonNode.Parse(data) as JsonObject
-                ?? throw new CniException(CniErrorCode.DecodingFailure, "failed to load netconf: expected a JSON object");
+            using JsonDocument doc = JsonDocument.Parse(data, CniInvocation.DocumentOptions);
+            root = doc.RootElement.Clone();
         }
         catch (JsonException e)
         {
             throw new CniException(CniErrorCode.DecodingFailure, $"failed to load netconf: {e.Message}");
         }
+        return GoJson.FromElement(root) as JsonObject
+            ?? throw new CniException(CniErrorCode.DecodingFailure, "failed to load netconf: expected a JSON object");
     }
 }
 
@@ -294,4 +297,34 @@ public static class GoJson
     }
 
     public static string MarshalString(JsonNode node) => Encoding.UTF8.GetString(Marshal(node));
+
+    /// <summary>
+    /// A tree that Go's Unmarshal into a map would make: a repeated key keeps its last value (JsonNode.Parse
+    /// instead throws ArgumentException when the object is first used). Scalars stay the parsed
+    /// elements, so a number is written back exactly as it came.
+    /// </summary>
+    public static JsonNode? FromElement(JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                JsonObject o = [];
+                foreach (JsonProperty p in e.EnumerateObject())
+                {
+                    o[p.Name] = FromElement(p.Value);
+                }
+                return o;
+            case JsonValueKind.Array:
+                JsonArray a = [];
+                foreach (JsonElement item in e.EnumerateArray())
+                {
+                    a.Add(FromElement(item));
+                }
+                return a;
+            case JsonValueKind.Null:
+                return null;
+            default:
+                return JsonValue.Create(e);
+        }
+    }
 }

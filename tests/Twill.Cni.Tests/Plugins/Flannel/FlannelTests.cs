@@ -19,7 +19,7 @@ public sealed class FlannelTests : IDisposable
     {
         byte[] bytes = Encoding.UTF8.GetBytes(conf);
         using JsonDocument doc = JsonDocument.Parse(bytes);
-        return FlannelPlugin.DeriveDelegate((JsonObject)JsonNode.Parse(bytes)!, SubnetEnv.Parse(env), "vxlan0", doc.RootElement);
+        return FlannelPlugin.DeriveDelegate(FlannelPlugin.ParseObject(bytes), SubnetEnv.Parse(env), "vxlan0", doc.RootElement);
     }
 
     [Fact]
