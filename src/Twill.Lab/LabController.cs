@@ -51,7 +51,8 @@ public sealed partial class LabController
         LabTopology topology = TopologyPlanner.Plan(options);
         Preflight(topology);
         LabPaths paths = Paths(topology.Name);
-        Directory.CreateDirectory(paths.Root);
+        // 0700: the lab's state (tokens, leases, logs) is root's alone; everything of the lab is below it.
+        Twill.Os.PrivateFiles.CreateDirectory(paths.Root);
         LabJournal journal = new(new LabState
         {
             Name = topology.Name,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Twill.Os;
 
 namespace Twill.Leases.Store;
 
@@ -35,7 +36,8 @@ public sealed partial class FileLeaseStore : ILeaseStore
         _lockPath = Path.Combine(Directory, "lock");
         _revisionPath = Path.Combine(Directory, "revision");
         _time = timeProvider ?? TimeProvider.System;
-        System.IO.Directory.CreateDirectory(_leases);
+        // The store and its records are root's alone (0700/0600): a lease names every node's address.
+        PrivateFiles.CreateDirectory(_leases);
     }
 
     /// <summary>The store's directory (absolute).</summary>
@@ -209,7 +211,10 @@ public sealed partial class FileLeaseStore : ILeaseStore
         string temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp");
         try
         {
-            File.WriteAllBytes(temp, bytes);
+            using (FileStream f = PrivateFiles.Create(temp, FileMode.Create))
+            {
+                f.Write(bytes);
+            }
             File.Move(temp, path, overwrite: true);
         }
         finally

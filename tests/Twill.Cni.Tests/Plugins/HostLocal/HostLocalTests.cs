@@ -37,6 +37,18 @@ public sealed class HostLocalTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void Add_NewNetwork_DirectoryIs0700AndEveryFile0600()
+    {
+        string conf = Conf("""[[{"subnet":"10.244.3.0/24"}]]""");
+        FirstAddress(Add(conf, "abc"));
+        string dir = Path.Combine(_dir.Path, "net1");
+        // Stricter than the reference's 0755/0644: a pod's address and container ID are root's business.
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dir));
+        Assert.All(Directory.GetFiles(dir), f => Assert.True(File.GetUnixFileMode(f) == (UnixFileMode.UserRead | UnixFileMode.UserWrite), $"{f}: {File.GetUnixFileMode(f)}"));
+    }
+
+    [Fact]
     public void Add_RoundRobin_ContinuesAfterLastReservedEvenAfterRelease()
     {
         string conf = Conf("""[[{"subnet":"10.244.3.0/24"}]]""");
