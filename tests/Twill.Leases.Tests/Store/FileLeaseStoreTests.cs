@@ -337,4 +337,21 @@ public sealed class FileLeaseStoreModeTests : IDisposable
         Assert.NotEmpty(files);
         Assert.All(files, f => Assert.True(File.GetUnixFileMode(f) == (UnixFileMode.UserRead | UnixFileMode.UserWrite), $"{f}: {File.GetUnixFileMode(f)}"));
     }
+
+    [Fact]
+    public async Task ListAsync_RecordOverTheSizeLimit_SkippedLikeACorruptOne()
+    {
+        await using FileLeaseStore store = new(_dir);
+        Assert.NotNull(await store.TryCreateAsync("10.244.3.0-24", "{}", TimeSpan.FromHours(1), CancellationToken.None));
+        string huge = Path.Combine(_dir, "leases", "10.244.4.0-24.json");
+        File.Copy(Path.Combine(_dir, "leases", "10.244.3.0-24.json"), huge);
+        using (FileStream f = new(huge, FileMode.Append))
+        {
+            f.Write(new byte[FileLeaseStore.MaxRecordBytes]);
+        }
+
+        LeaseListing listing = await store.ListAsync(CancellationToken.None);
+
+        Assert.Equal(["10.244.3.0-24"], listing.Records.Select(r => r.Key));
+    }
 }

@@ -49,6 +49,18 @@ public sealed class HostLocalTests : IDisposable
     }
 
     [Fact]
+    public void Add_ConfigOverTheStdinLimit_RefusedNothingReserved()
+    {
+        string pad = new('x', PluginHost.MaxConfigBytes);
+        string conf = Conf("""[[{"subnet":"10.244.3.0/24"}]]""", extra: $$$""","pad":"{{{pad}}}" """);
+        Host.Output o = Add(conf, "abc");
+        Assert.Equal(1, o.ExitCode);
+        Assert.Equal(6, o.Json.GetProperty("code").GetInt32());
+        Assert.Equal("network config too large", o.Json.GetProperty("msg").GetString());
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "net1")), "an address was reserved from a refused config");
+    }
+
+    [Fact]
     public void Add_RoundRobin_ContinuesAfterLastReservedEvenAfterRelease()
     {
         string conf = Conf("""[[{"subnet":"10.244.3.0/24"}]]""");
