@@ -12,7 +12,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-.PHONY: help build cli cni kubeapi image deps test test-unit test-root lab bench fuzz fuzz-deps clean
+.PHONY: help build cli cni kubeapi image deps test test-unit test-root lab bench drills fuzz fuzz-deps clean
 
 help:
 	@echo "make build      build out/bin/twill, out/bin/twill-kube-apiserver and the CNI plugins in out/cni/ (Native AOT)"
@@ -22,6 +22,7 @@ help:
 	@echo "make lab        build, start a 3-node lab with the seed's configuration, check it, tear it down"
 	@echo "make fuzz       AFL++ on one parser for a while: make fuzz TARGET=netlink SECONDS=600 [MINIMISE=1] (fuzz/README.md)"
 	@echo "make bench      run every benchmark bench/<name> (each an executable; QUICK=1 passes --quick)"
+	@echo "make drills     failure drills on a lab, ending with a table (QUICK=1 seconds-long subset; ONLY=agent,drift,store; STORE_OUTAGE=60)"
 
 build: cli cni kubeapi
 
@@ -74,6 +75,13 @@ lab: build
 bench: build
 	@set -e; for b in bench/*; do \
 	  [ -f "$$b" ] && [ -x "$$b" ] || continue; echo "== $$b"; "$$b" $(if $(QUICK),--quick,); done
+
+# Failure drills on a lab cluster (docs/drills.md): agents killed, kernel state deleted by hand, etcd
+# stopped; ends with the table drill / target / measured / pass and fails when a drill did.
+drills: build
+	@$(DOTNET) build tests/Twill.Drills -c $(CONFIG) --nologo -v q -clp:ErrorsOnly
+	@$(DOTNET) tests/Twill.Drills/bin/$(CONFIG)/net10.0/Twill.Drills.dll $(if $(QUICK),--quick,) \
+	  $(if $(ONLY),--only $(ONLY),) $(if $(STORE_OUTAGE),--store-outage $(STORE_OUTAGE),)
 
 # Fuzzing is not part of make test: its prerequisites are installed here, not by build/install-deps.sh.
 fuzz-deps:

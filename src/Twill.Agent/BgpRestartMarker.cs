@@ -20,8 +20,7 @@ internal sealed class BgpRestartMarker(string stateDir)
     /// <summary>Marks this run as announcing (before the first session starts).</summary>
     public void Set()
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        File.WriteAllText(Path, $"pid {Environment.ProcessId}\n");
+        Twill.Os.PrivateFiles.WriteAtomically(Path, $"pid {Environment.ProcessId}\n");
     }
 
     /// <summary>A clean stop: every peer got a Cease and withdrew our routes.</summary>

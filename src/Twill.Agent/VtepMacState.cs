@@ -76,10 +76,7 @@ public static class VtepMacState
 
     private static void Save(string path, PhysicalAddress mac)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, mac.ToColonString() + "\n");
-        File.Move(temp, path, overwrite: true);
+        Twill.Os.PrivateFiles.WriteAtomically(path, mac.ToColonString() + "\n");
     }
 }
 

@@ -32,11 +32,11 @@ public class ProcessFirewallRunner : IFirewallRunner
         string? dir = Path.GetDirectoryName(_lockPath);
         if (!string.IsNullOrEmpty(dir))
         {
-            Directory.CreateDirectory(dir);
+            PrivateFiles.CreateDirectory(dir);
         }
         try
         {
-            return FileLock.Acquire(_lockPath, 0x180); // 0600
+            return FileLock.Acquire(_lockPath, (int)PrivateFiles.FileMode);
         }
         catch (OsException e)
         {

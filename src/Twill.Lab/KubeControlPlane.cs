@@ -38,19 +38,20 @@ internal static class KubeControlPlane
     /// <summary>Certificates, the token file, and the kubeconfigs: the admin one (state dir) and one per node.</summary>
     public static void WriteCredentials(string twill, LabTopology topology, LabPaths paths)
     {
-        Directory.CreateDirectory(paths.KubePki);
+        PrivateFiles.CreateDirectory(paths.KubePki);
         RunChecked(ApiServerPath(twill), ["gen-certs", "--dir", paths.KubePki, "--ip", topology.ControlPlane!.Address.ToString()], "twill-kube-apiserver gen-certs");
         string admin = NewToken();
         List<string> lines = [$"{admin},admin,admin-uid,\"system:masters\""];
-        File.WriteAllText(paths.Kubeconfig, Kubeconfig(topology, paths, "admin", admin));
+        // Tokens: root's alone (0600), as a real cluster's kubeconfigs are.
+        PrivateFiles.WriteAtomically(paths.Kubeconfig, Kubeconfig(topology, paths, "admin", admin));
         foreach (LabNode node in topology.Nodes)
         {
             string token = NewToken();
             // The user a DaemonSet's service account would be; the stand-in checks the token, not RBAC.
             lines.Add($"{token},system:serviceaccount:kube-flannel:flannel-{node.Name},flannel-{node.Name},\"system:serviceaccounts\"");
-            File.WriteAllText(paths.NodeKubeconfig(node.Name), Kubeconfig(topology, paths, "flannel-" + node.Name, token));
+            PrivateFiles.WriteAtomically(paths.NodeKubeconfig(node.Name), Kubeconfig(topology, paths, "flannel-" + node.Name, token));
         }
-        File.WriteAllText(paths.KubeTokens, string.Join('\n', lines) + "\n");
+        PrivateFiles.WriteAtomically(paths.KubeTokens, string.Join('\n', lines) + "\n");
     }
 
     /// <summary>Whether the stand-in answers kubectl (through the admin kubeconfig, from the control-plane namespace).</summary>

@@ -51,7 +51,8 @@ public sealed partial class LabController
         LabTopology topology = TopologyPlanner.Plan(options);
         Preflight(topology);
         LabPaths paths = Paths(topology.Name);
-        Directory.CreateDirectory(paths.Root);
+        // 0700: the lab's state (tokens, leases, logs) is root's alone; everything of the lab is below it.
+        Twill.Os.PrivateFiles.CreateDirectory(paths.Root);
         LabJournal journal = new(new LabState
         {
             Name = topology.Name,
@@ -115,7 +116,7 @@ public sealed partial class LabController
             LabStore.Etcd => new("store", $"etcd on {topology.ControlPlane!.Address}", () => StartEtcd(topology, paths, journal)),
             LabStore.Kube => new("store", $"kube: API server stand-in on etcd at {KubeControlPlane.ServerUrl(topology)}, {topology.Nodes.Count} nodes registered with podCIDRs; admin kubeconfig {paths.Kubeconfig}",
                 () => StartKube(topology, paths, journal)),
-            _ => new("store", null, () => Directory.CreateDirectory(paths.StoreDir)),
+            _ => new("store", null, () => Twill.Os.PrivateFiles.CreateDirectory(paths.StoreDir)),
         },
         new("agents", $"{topology.Nodes.Count} agents ({TopologyPlanner.Format(topology.Backend)}), each node's subnet.env written",
             () => StartAgents(topology, paths, journal)),

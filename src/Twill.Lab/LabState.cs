@@ -58,10 +58,7 @@ public sealed class LabState
     /// <summary>Atomic: a reader never sees half a file (temp file + rename).</summary>
     public void Save(string path)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, JsonSerializer.Serialize(this, LabJsonContext.Default.LabState));
-        File.Move(tmp, path, overwrite: true);
+        Twill.Os.PrivateFiles.WriteAtomically(path, JsonSerializer.Serialize(this, LabJsonContext.Default.LabState));
     }
 }
 

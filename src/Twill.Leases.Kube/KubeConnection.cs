@@ -27,8 +27,14 @@ public sealed class KubeConnection : IDisposable
         {
             BaseAddress = BaseUri,
             Timeout = Timeout.InfiniteTimeSpan, // watches run for minutes; other requests carry their own timeout
+            // A buffered answer (one Node, one Pod) is a few KB; the API server stores objects of at
+            // most 1.5 MiB. Lists and watches are streamed (NodeListReader, one event per line).
+            MaxResponseContentBufferSize = MaxBufferedResponseBytes,
         };
     }
+
+    /// <summary>The most a request whose whole answer is buffered may read.</summary>
+    public const int MaxBufferedResponseBytes = 4 * 1024 * 1024;
 
     /// <summary>The API server's address.</summary>
     public Uri BaseUri { get; }

@@ -65,6 +65,26 @@ public class AgentPiecesTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void VtepMacState_NewStateDir_Is0700AndTheFile0600()
+    {
+        string root = Directory.CreateTempSubdirectory("twill-vtep-").FullName;
+        try
+        {
+            string dir = Path.Combine(root, "var", "lib", "twill");
+            VtepMacState.LoadOrCreate(dir, "flannel.1", null);
+
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dir));
+            string file = Assert.Single(Directory.GetFiles(dir));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        }
+        finally
+        {
+            Directory.Delete(root, true);
+        }
+    }
+
+    [Fact]
     public void VtepMacState_ExistingDevice_MacAdopted()
     {
         string dir = Directory.CreateTempSubdirectory("twill-vtep-").FullName;

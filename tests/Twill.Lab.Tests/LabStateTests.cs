@@ -28,6 +28,46 @@ public class LabStateTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void Save_NewDirectory_Is0700AndTheFile0600()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "twill-lab-state-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string file = Path.Combine(dir, "state.json");
+            new LabState { Name = "x" }.Save(file);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dir));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            Assert.Equal(["state.json"], Directory.GetFiles(dir).Select(Path.GetFileName));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void StartBackground_ShellMetacharactersInArguments_PassedVerbatimNeverRun()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "twill-lab-argv-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string marker = Path.Combine(dir, "pwned");
+            string log = Path.Combine(dir, "out.log");
+            string[] hostile = [$"$(touch {marker})", $"`touch {marker}`", $"'; touch {marker}; '", $"\"; touch {marker}; \""];
+            LabProcess p = LabProcesses.StartBackground("echo", null, ["/bin/echo", .. hostile], log);
+            Assert.True(SpinWait.SpinUntil(() => !LabProcesses.IsAlive(p) && File.Exists(log) && File.ReadAllText(log).EndsWith('\n'), 10_000), "echo did not finish");
+            Assert.Equal(string.Join(' ', hostile) + "\n", File.ReadAllText(log));
+            Assert.False(File.Exists(marker), "an argument was run by the shell");
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void Load_Missing_Null()
     {
         Assert.Null(LabState.Load("/nonexistent/state.json"));

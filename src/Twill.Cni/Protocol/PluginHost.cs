@@ -155,6 +155,12 @@ public static class PluginHost
         w.WriteEndObject();
     }
 
+    /// <summary>
+    /// The largest network config read from stdin. A runtime sends a few KB (a conflist's plugin
+    /// with its runtimeConfig and prevResult); anything past this is refused, not buffered.
+    /// </summary>
+    public const int MaxConfigBytes = 1024 * 1024;
+
     private static byte[] ReadAll(Stream s)
     {
         // A config is a few KB: a small buffer rather than CopyTo's pooled 80 KB one, whose
@@ -164,6 +170,10 @@ public static class PluginHost
         int n;
         while ((n = s.Read(buffer)) > 0)
         {
+            if (ms.Length + n > MaxConfigBytes)
+            {
+                throw new CniException(CniErrorCode.DecodingFailure, "network config too large", $"more than {MaxConfigBytes} bytes on stdin");
+            }
             ms.Write(buffer[..n]);
         }
         return ms.ToArray();

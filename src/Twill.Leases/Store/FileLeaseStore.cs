@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Twill.Os;
 
 namespace Twill.Leases.Store;
 
@@ -35,7 +36,8 @@ public sealed partial class FileLeaseStore : ILeaseStore
         _lockPath = Path.Combine(Directory, "lock");
         _revisionPath = Path.Combine(Directory, "revision");
         _time = timeProvider ?? TimeProvider.System;
-        System.IO.Directory.CreateDirectory(_leases);
+        // The store and its records are root's alone (0700/0600): a lease names every node's address.
+        PrivateFiles.CreateDirectory(_leases);
     }
 
     /// <summary>The store's directory (absolute).</summary>
@@ -209,7 +211,10 @@ public sealed partial class FileLeaseStore : ILeaseStore
         string temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp");
         try
         {
-            File.WriteAllBytes(temp, bytes);
+            using (FileStream f = PrivateFiles.Create(temp, FileMode.Create))
+            {
+                f.Write(bytes);
+            }
             File.Move(temp, path, overwrite: true);
         }
         finally
@@ -218,13 +223,26 @@ public sealed partial class FileLeaseStore : ILeaseStore
         }
     }
 
-    /// <summary>Reads one record file; null when it is gone or unreadable (a corrupt file is skipped, not fatal).</summary>
+    /// <summary>
+    /// The largest record file read: etcd's own default request limit (1.5 MiB) rounded down. A lease
+    /// is a few hundred bytes; a bigger file (a fault, or a hostile writer) is skipped as corrupt
+    /// rather than read into the agent's memory.
+    /// </summary>
+    public const int MaxRecordBytes = 1024 * 1024;
+
+    /// <summary>Reads one record file; null when it is gone, too big or unreadable (a corrupt file is skipped, not fatal).</summary>
     private static LeaseRecord? ReadRecord(string path)
     {
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            using FileStream f = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+            if (f.Length > MaxRecordBytes)
+            {
+                return null;
+            }
+            bytes = new byte[f.Length];
+            f.ReadExactly(bytes);
         }
         catch (FileNotFoundException)
         {

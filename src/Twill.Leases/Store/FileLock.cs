@@ -35,7 +35,7 @@ internal static class FileLock
     {
         try
         {
-            return Twill.Os.FileLock.Acquire(path, 0x1A4 /* 0644 */);
+            return Twill.Os.FileLock.Acquire(path, (int)Twill.Os.PrivateFiles.FileMode);
         }
         catch (OsException e)
         {

@@ -314,3 +314,44 @@ public sealed class FileLeaseStoreTests(ITestOutputHelper output) : IDisposable
         Assert.NotEqual(leaseA.Key, leaseB.Key);
     }
 }
+
+/// <summary>docs/security.md: the embedded store is root's alone, whatever the umask.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class FileLeaseStoreModeTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Directory.CreateTempSubdirectory("twill-leases-mode-").FullName, "store");
+
+    public void Dispose() => Directory.Delete(Path.GetDirectoryName(_dir)!, recursive: true);
+
+    [Fact]
+    public async Task TryCreateAsync_NewStore_Directories0700Files0600()
+    {
+        await using (FileLeaseStore store = new(_dir))
+        {
+            Assert.NotNull(await store.TryCreateAsync("10.244.3.0-24", "{}", TimeSpan.FromHours(1), CancellationToken.None));
+        }
+        const UnixFileMode dir = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Assert.Equal(dir, File.GetUnixFileMode(_dir));
+        Assert.Equal(dir, File.GetUnixFileMode(Path.Combine(_dir, "leases")));
+        string[] files = [.. Directory.GetFiles(_dir, "*", SearchOption.AllDirectories)];
+        Assert.NotEmpty(files);
+        Assert.All(files, f => Assert.True(File.GetUnixFileMode(f) == (UnixFileMode.UserRead | UnixFileMode.UserWrite), $"{f}: {File.GetUnixFileMode(f)}"));
+    }
+
+    [Fact]
+    public async Task ListAsync_RecordOverTheSizeLimit_SkippedLikeACorruptOne()
+    {
+        await using FileLeaseStore store = new(_dir);
+        Assert.NotNull(await store.TryCreateAsync("10.244.3.0-24", "{}", TimeSpan.FromHours(1), CancellationToken.None));
+        string huge = Path.Combine(_dir, "leases", "10.244.4.0-24.json");
+        File.Copy(Path.Combine(_dir, "leases", "10.244.3.0-24.json"), huge);
+        using (FileStream f = new(huge, FileMode.Append))
+        {
+            f.Write(new byte[FileLeaseStore.MaxRecordBytes]);
+        }
+
+        LeaseListing listing = await store.ListAsync(CancellationToken.None);
+
+        Assert.Equal(["10.244.3.0-24"], listing.Records.Select(r => r.Key));
+    }
+}

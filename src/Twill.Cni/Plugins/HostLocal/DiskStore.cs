@@ -31,14 +31,13 @@ public sealed class DiskStore : IDisposable
     public static DiskStore OpenLocked(string dataDir, string network)
     {
         string dir = Path.Combine(dataDir, network);
-        System.IO.Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        // 0700 and 0600 below, stricter than the reference's 0755/0644 (only root, the runtime, reads them).
+        PrivateFiles.CreateDirectory(dir);
         string lockPath = Path.Combine(dir, LockName);
         FileLock held;
         try
         {
-            // 0750, the mode the reference creates its lock file with.
-            held = FileLock.Acquire(lockPath, Convert.ToInt32("750", 8), OpenFlags.ReadOnly);
+            held = FileLock.Acquire(lockPath, (int)PrivateFiles.FileMode, OpenFlags.ReadOnly);
         }
         catch (OsException e)
         {
@@ -59,7 +58,7 @@ public sealed class DiskStore : IDisposable
             {
                 Mode = FileMode.CreateNew,
                 Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+                UnixCreateMode = PrivateFiles.FileMode,
             });
             f.Write(Encoding.UTF8.GetBytes(id.Trim() + LineBreak + ifName));
         }
@@ -146,7 +145,7 @@ public sealed class DiskStore : IDisposable
         {
             Mode = FileMode.Create,
             Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+            UnixCreateMode = PrivateFiles.FileMode,
         });
         f.Write(Encoding.UTF8.GetBytes(text));
     }

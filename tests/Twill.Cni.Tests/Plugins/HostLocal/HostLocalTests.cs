@@ -37,6 +37,30 @@ public sealed class HostLocalTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void Add_NewNetwork_DirectoryIs0700AndEveryFile0600()
+    {
+        string conf = Conf("""[[{"subnet":"10.244.3.0/24"}]]""");
+        FirstAddress(Add(conf, "abc"));
+        string dir = Path.Combine(_dir.Path, "net1");
+        // Stricter than the reference's 0755/0644: a pod's address and container ID are root's business.
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(dir));
+        Assert.All(Directory.GetFiles(dir), f => Assert.True(File.GetUnixFileMode(f) == (UnixFileMode.UserRead | UnixFileMode.UserWrite), $"{f}: {File.GetUnixFileMode(f)}"));
+    }
+
+    [Fact]
+    public void Add_ConfigOverTheStdinLimit_RefusedNothingReserved()
+    {
+        string pad = new('x', PluginHost.MaxConfigBytes);
+        string conf = Conf("""[[{"subnet":"10.244.3.0/24"}]]""", extra: $$$""","pad":"{{{pad}}}" """);
+        Host.Output o = Add(conf, "abc");
+        Assert.Equal(1, o.ExitCode);
+        Assert.Equal(6, o.Json.GetProperty("code").GetInt32());
+        Assert.Equal("network config too large", o.Json.GetProperty("msg").GetString());
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "net1")), "an address was reserved from a refused config");
+    }
+
+    [Fact]
     public void Add_RoundRobin_ContinuesAfterLastReservedEvenAfterRelease()
     {
         string conf = Conf("""[[{"subnet":"10.244.3.0/24"}]]""");
