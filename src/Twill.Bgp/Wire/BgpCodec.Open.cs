@@ -118,10 +118,9 @@ public static partial class BgpCodec
                     List<GracefulRestartFamily> families = [];
                     while (!cv.IsEmpty)
                     {
-                        Afi gAfi = (Afi)cv.ReadUInt16();
-                        Safi gSafi = (Safi)cv.ReadByte();
+                        BgpFamily family = cv.ReadFamily();
                         byte familyFlags = cv.ReadByte();
-                        families.Add(new GracefulRestartFamily(new BgpFamily(gAfi, gSafi), (familyFlags & 0x80) != 0));
+                        families.Add(new GracefulRestartFamily(family, (familyFlags & 0x80) != 0));
                     }
                     into.Add(new GracefulRestartCapability(
                         RestartState: (flagsAndTime & 0x8000) != 0,
@@ -188,8 +187,7 @@ public static partial class BgpCodec
                 w.WriteUInt16((ushort)((gr.RestartState ? 0x8000 : 0) | (gr.Notification ? 0x4000 : 0) | gr.RestartTime));
                 foreach (GracefulRestartFamily f in gr.Families)
                 {
-                    w.WriteUInt16((ushort)f.Family.Afi);
-                    w.WriteByte((byte)f.Family.Safi);
+                    w.WriteFamily(f.Family);
                     w.WriteByte(f.ForwardingStatePreserved ? (byte)0x80 : (byte)0);
                 }
                 break;

@@ -317,7 +317,7 @@ public static partial class BgpCodec
     private static PathAttribute? DecodeMpReach(ReadOnlySpan<byte> value)
     {
         BgpReader r = new(value, BgpError.OptionalAttributeError, "MP_REACH_NLRI");
-        BgpFamily family = new((Afi)r.ReadUInt16(), (Safi)r.ReadByte());
+        BgpFamily family = r.ReadFamily();
         int nextHopLength = r.ReadByte();
         ReadOnlySpan<byte> nextHop = r.ReadBytes(nextHopLength);
         r.ReadByte(); // Reserved
@@ -350,7 +350,7 @@ public static partial class BgpCodec
     private static PathAttribute? DecodeMpUnreach(ReadOnlySpan<byte> value)
     {
         BgpReader r = new(value, BgpError.OptionalAttributeError, "MP_UNREACH_NLRI");
-        BgpFamily family = new((Afi)r.ReadUInt16(), (Safi)r.ReadByte());
+        BgpFamily family = r.ReadFamily();
         if (!family.IsSupported)
         {
             return new RawAttribute(PathAttribute.OptionalFlag, (byte)PathAttributeType.MpUnreachNlri, value.ToArray());

@@ -31,6 +31,9 @@ internal ref struct BgpReader(ReadOnlySpan<byte> data, BgpError error, string wh
 
     public IPAddress ReadAddress(int octets) => new(Take(octets));
 
+    /// <summary>AFI (two octets) then SAFI (one): <see cref="BgpWriter.WriteFamily"/>'s layout.</summary>
+    public BgpFamily ReadFamily() => new((Afi)ReadUInt16(), (Safi)ReadByte());
+
     private ReadOnlySpan<byte> Take(int count)
     {
         if (count < 0 || count > Remaining)
