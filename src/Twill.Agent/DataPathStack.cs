@@ -15,9 +15,17 @@ namespace Twill.Agent;
 /// <c>flannel.&lt;VNI&gt;</c>, IPv6 on <c>flannel-v6.&lt;VNI&gt;</c> with the IPv6 underlay and public IP
 /// and a converter that reads the lease's IPv6 subnet and <c>BackendV6Data</c>.
 /// </summary>
-internal sealed class DataPathStack
+/// <param name="name">For logs: "IPv4", "IPv6".</param>
+/// <param name="settings">The backend settings for this family.</param>
+/// <param name="own">This node's lease as this family's plan input.</param>
+/// <param name="underlay">This family's underlay interface and address.</param>
+/// <param name="vtepMac">The stable VtepMAC of this family's device (null for host-gw).</param>
+/// <param name="reconciler">The reconciler for this family's objects.</param>
+/// <param name="convert">A peer lease as this family's plan input; null when the lease has nothing for this family.</param>
+internal sealed class DataPathStack(string name, BackendSettings settings, PeerLease own, Underlay underlay, PhysicalAddress? vtepMac,
+    Reconciler reconciler, Func<Lease, PeerLease?> convert)
 {
-    private readonly Func<Lease, PeerLease?> _convert;
+    private readonly Func<Lease, PeerLease?> _convert = convert;
 
     // Each lease's plan input, attached to the lease object itself rather than kept in a set of our
     // own: which leases are peers is the PeerSet's business alone, and an input goes when its lease
@@ -25,31 +33,12 @@ internal sealed class DataPathStack
     // the same keeps its input: an event converts one lease, not all.
     private readonly ConditionalWeakTable<Lease, Converted> _inputs = new();
 
-    /// <param name="name">For logs: "IPv4", "IPv6".</param>
-    /// <param name="settings">The backend settings for this family.</param>
-    /// <param name="own">This node's lease as this family's plan input.</param>
-    /// <param name="underlay">This family's underlay interface and address.</param>
-    /// <param name="vtepMac">The stable VtepMAC of this family's device (null for host-gw).</param>
-    /// <param name="reconciler">The reconciler for this family's objects.</param>
-    /// <param name="convert">A peer lease as this family's plan input; null when the lease has nothing for this family.</param>
-    public DataPathStack(string name, BackendSettings settings, PeerLease own, Underlay underlay, PhysicalAddress? vtepMac,
-        Reconciler reconciler, Func<Lease, PeerLease?> convert)
-    {
-        Name = name;
-        Settings = settings;
-        Own = own;
-        Underlay = underlay;
-        VtepMac = vtepMac;
-        Reconciler = reconciler;
-        _convert = convert;
-    }
-
-    public string Name { get; }
-    public BackendSettings Settings { get; }
-    public PeerLease Own { get; }
-    public Underlay Underlay { get; }
-    public PhysicalAddress? VtepMac { get; }
-    public Reconciler Reconciler { get; }
+    public string Name { get; } = name;
+    public BackendSettings Settings { get; } = settings;
+    public PeerLease Own { get; } = own;
+    public Underlay Underlay { get; } = underlay;
+    public PhysicalAddress? VtepMac { get; } = vtepMac;
+    public Reconciler Reconciler { get; } = reconciler;
 
     /// <summary>The plan of the last pass (null before the first).</summary>
     public KernelPlan? LastPlan { get; private set; }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Twill.Core;
 
 namespace Twill.Agent;
 
@@ -57,20 +58,8 @@ public sealed class HealthServer : IAsyncDisposable
                 using CancellationTokenSource timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
                 timeout.CancelAfter(TimeSpan.FromSeconds(5));
                 byte[] buffer = new byte[4096];
-                int length = 0;
-                while (length < buffer.Length)
-                {
-                    int n = await client.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None, timeout.Token).ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-                    length += n;
-                    if (buffer.AsSpan(0, length).IndexOf("\r\n\r\n"u8) >= 0 || buffer.AsSpan(0, length).IndexOf("\n\n"u8) >= 0)
-                    {
-                        break;
-                    }
-                }
+                int length = await SocketReads.ReceiveAsync(client, buffer,
+                    head => head.Span.IndexOf("\r\n\r\n"u8) >= 0 || head.Span.IndexOf("\n\n"u8) >= 0, timeout.Token).ConfigureAwait(false);
                 string request = Encoding.ASCII.GetString(buffer, 0, length);
                 string[] first = request.Split('\n', 2)[0].Trim().Split(' ');
                 string path = first.Length >= 2 ? first[1].Split('?')[0] : "";

@@ -11,9 +11,6 @@ namespace Twill.Cli;
 /// </summary>
 internal static class LabCommand
 {
-    private const int ExitFailed = 1;
-    private const int ExitUsage = 2;
-
     public static Command Create()
     {
         Command lab = new("lab", "Run a whole multi-node cluster on this machine in network namespaces (up, check, status, exec, down).");
@@ -101,7 +98,7 @@ internal static class LabCommand
                 {
                     console.Error(e.Message);
                     console.Note($"the lab is left as it is for a look (twill lab status, twill lab exec); remove it with `twill lab down{NameFlag(options.Name)}`");
-                    return ExitFailed;
+                    return ExitCodes.Failed;
                 }
                 console.Heading($"lab '{topology.Name}' is up in {sw.Elapsed.TotalSeconds:0.0} s: {topology.Nodes.Count} nodes, {topology.Pods.Count} pods, " +
                                 $"{TopologyPlanner.Format(topology.Backend)} on {TopologyPlanner.Format(topology.Underlay)}, {TopologyPlanner.Format(topology.Store)} store");
@@ -111,7 +108,7 @@ internal static class LabCommand
             catch (LabConfigException e)
             {
                 console.Error(e.Message);
-                return ExitUsage;
+                return ExitCodes.Usage;
             }
         });
         return up;
@@ -131,7 +128,7 @@ internal static class LabCommand
             LabConsole console = new();
             if (!TryLoad(console, parse.GetValue(name)!, parse.GetValue(root), out LabState? state, out _))
             {
-                return ExitUsage;
+                return ExitCodes.Usage;
             }
             if (!state.Ready)
             {
@@ -140,7 +137,7 @@ internal static class LabCommand
             CheckReport report = LabChecker.RunAsync(state, TimeSpan.FromSeconds(parse.GetValue(wait)), TimeSpan.FromMilliseconds(1000))
                 .GetAwaiter().GetResult();
             console.Matrix(report, state);
-            return report.Ok ? 0 : ExitFailed;
+            return report.Ok ? 0 : ExitCodes.Failed;
         });
         return check;
     }
@@ -155,7 +152,7 @@ internal static class LabCommand
             LabConsole console = new();
             if (!TryLoad(console, parse.GetValue(name)!, parse.GetValue(root), out LabState? state, out LabPaths? paths))
             {
-                return ExitUsage;
+                return ExitCodes.Usage;
             }
             console.Heading($"lab {state.Name}: {state.Backend}{(state.TorMode is string m ? $" ({m} mode)" : "")} on {state.Underlay}, {state.Store} store{(state.Ready ? "" : " (up did not finish)")}");
             IReadOnlyList<NodeStatus> nodes = LabStatus.Collect(state, paths);
@@ -177,7 +174,7 @@ internal static class LabCommand
             {
                 console.Note($"{p.Role}: PID {p.Pid} {(LabProcesses.IsAlive(p) ? "running" : "exited")}, log {p.Log}");
             }
-            return nodes.All(n => n.Agent.StartsWith("running", StringComparison.Ordinal)) ? 0 : ExitFailed;
+            return nodes.All(n => n.Agent.StartsWith("running", StringComparison.Ordinal)) ? 0 : ExitCodes.Failed;
         });
         return status;
     }
@@ -209,7 +206,7 @@ internal static class LabCommand
             LabConsole console = new();
             if (!TryLoad(console, parse.GetValue(name)!, parse.GetValue(root), out LabState? state, out _))
             {
-                return ExitUsage;
+                return ExitCodes.Usage;
             }
             string t = parse.GetValue(target)!;
             string prefix = TopologyPlanner.LabPrefix(state.Name);
@@ -218,7 +215,7 @@ internal static class LabCommand
             if (ns is null)
             {
                 console.Error($"no node or pod \"{t}\" in lab {state.Name}; there are: {string.Join(", ", state.Namespaces.Select(n => n[prefix.Length..]))}");
-                return ExitUsage;
+                return ExitCodes.Usage;
             }
             string[] cmd = parse.GetValue(command) is { Length: > 0 } c ? c : [Environment.GetEnvironmentVariable("SHELL") ?? "/bin/sh"];
             IReadOnlyList<string> argv = LabProcesses.WithNetns(ns, cmd);
@@ -248,7 +245,7 @@ internal static class LabCommand
             if (!LabController.IsRoot())
             {
                 console.Error("twill lab down needs root: run it with sudo");
-                return ExitUsage;
+                return ExitCodes.Usage;
             }
             LabController controller = new(console, parse.GetValue(root)) { CniPath = parse.GetValue(cniPath) };
             if (!controller.Down(labName, parse.GetValue(cniDel)))

@@ -17,15 +17,8 @@ namespace Twill.Cli;
 /// </summary>
 internal static class LeasesCommand
 {
-    private const int ExitFailed = 1;
-    private const int ExitUsage = 2;
-
-    public static Command Create()
-    {
-        Command leases = new("leases", $"List and inspect the subnet leases in the store ({string.Join(", ", LeaseStoreKinds.All.Select(k => k.Name))}).");
-        leases.Subcommands.Add(List());
-        return leases;
-    }
+    public static Command Create() =>
+        new("leases", $"List and inspect the subnet leases in the store ({string.Join(", ", LeaseStoreKinds.All.Select(k => k.Name))}).") { List() };
 
     private static Command List()
     {
@@ -33,44 +26,19 @@ internal static class LeasesCommand
         Option<bool> json = new("--json") { Description = "Print JSON (one array of leases) for scripts." };
         Command list = new("list", "Print every unexpired lease: subnet, public IP, backend, VtepMAC, time to expiry (never for the Kubernetes store's nodes).") { json };
         flags.AddTo(list);
-        list.SetAction(async (parse, cancellationToken) =>
+        list.SetAction((parse, cancellationToken) => flags.WithListingAsync(parse, "leases list", (store, listing) =>
         {
-            ILeaseStore store;
-            try
+            DateTimeOffset now = DateTimeOffset.UtcNow;
+            if (parse.GetValue(json))
             {
-                store = LeaseStoreKinds.Create(flags.Resolve(parse, AgentFlags.ProcessEnvironment()), LeaseStoreUse.Inspect,
-                    problem => Console.Error.WriteLine("twill leases: warning: watch: " + problem),
-                    skipped => Console.Error.WriteLine("twill leases: warning: " + skipped));
+                Console.Out.Write(ToJson(listing, now));
             }
-            catch (Exception e) when (e is FormatException or ArgumentException)
+            else
             {
-                Console.Error.WriteLine($"twill leases list: {e.Message}");
-                return ExitUsage;
+                PrintTable(listing, store.Description, now);
             }
-            await using (store.ConfigureAwait(false))
-            {
-                LeaseListing listing;
-                try
-                {
-                    listing = await store.ListAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    Console.Error.WriteLine($"twill leases list: cannot list leases in {store.Description}: {e.Message}");
-                    return ExitFailed;
-                }
-                DateTimeOffset now = DateTimeOffset.UtcNow;
-                if (parse.GetValue(json))
-                {
-                    Console.Out.Write(ToJson(listing, now));
-                }
-                else
-                {
-                    PrintTable(listing, store.Description, now);
-                }
-                return 0;
-            }
-        });
+            return Task.FromResult(0);
+        }, cancellationToken));
         return list;
     }
 
@@ -217,6 +185,42 @@ internal sealed class LeaseStoreOptionsBinding
         foreach ((_, Option<string?> option) in _options)
         {
             command.Options.Add(option);
+        }
+    }
+
+    /// <summary>
+    /// Opens the store the flags name (for inspection), lists it and hands both to <paramref name="use"/>;
+    /// says on stderr, as <c>twill COMMAND: …</c>, why not when the flags are wrong (<see cref="ExitCodes.Usage"/>)
+    /// or the store cannot be listed (<see cref="ExitCodes.Failed"/>).
+    /// </summary>
+    public async Task<int> WithListingAsync(ParseResult parse, string command, Func<ILeaseStore, LeaseListing, Task<int>> use, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(use);
+        ILeaseStore store;
+        try
+        {
+            store = LeaseStoreKinds.Create(Resolve(parse, AgentFlags.ProcessEnvironment()), LeaseStoreUse.Inspect,
+                problem => Console.Error.WriteLine($"twill {command}: warning: watch: " + problem),
+                skipped => Console.Error.WriteLine($"twill {command}: warning: " + skipped));
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            Console.Error.WriteLine($"twill {command}: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        await using (store.ConfigureAwait(false))
+        {
+            LeaseListing listing;
+            try
+            {
+                listing = await store.ListAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Console.Error.WriteLine($"twill {command}: cannot list leases in {store.Description}: {e.Message}");
+                return ExitCodes.Failed;
+            }
+            return await use(store, listing).ConfigureAwait(false);
         }
     }
 

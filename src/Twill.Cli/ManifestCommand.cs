@@ -6,8 +6,6 @@ namespace Twill.Cli;
 /// <summary><c>twill manifest</c>: prints deploy/twill.yml with the user's network values, or why they cannot work.</summary>
 internal static class ManifestCommand
 {
-    private const int ExitUsage = 2;
-
     public static Command Create()
     {
         ManifestOptions d = new();
@@ -43,7 +41,7 @@ internal static class ManifestCommand
                 {
                     Console.Error.WriteLine($"twill manifest: {r}");
                 }
-                return ExitUsage;
+                return ExitCodes.Usage;
             }
             Console.Out.Write(yaml);
             return 0;

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using Twill.Agent;
-using Twill.Agent.Store;
 using Twill.Leases;
 using Twill.Leases.Store;
 
@@ -14,15 +12,7 @@ namespace Twill.Cli;
 /// </summary>
 internal static class TorCommand
 {
-    private const int ExitFailed = 1;
-    private const int ExitUsage = 2;
-
-    public static Command Create()
-    {
-        Command tor = new("tor", "The L3 top-of-rack topology: what the switch needs.");
-        tor.Subcommands.Add(Routes());
-        return tor;
-    }
+    public static Command Create() => new("tor", "The L3 top-of-rack topology: what the switch needs.") { Routes() };
 
     private static Command Routes()
     {
@@ -31,33 +21,20 @@ internal static class TorCommand
         Option<bool> watch = new("--watch") { Description = "Keep running and print the changes as nodes come and go." };
         Command routes = new("routes", "Print the ToR's static routes: each node's pod subnet via its public IP.") { format, watch };
         flags.AddTo(routes);
-        routes.SetAction(async (parse, cancellationToken) =>
+        routes.SetAction((parse, cancellationToken) =>
         {
             TorRouteFormat dialect;
-            ILeaseStore store;
             try
             {
                 dialect = TorRouteRenderer.ParseFormat(parse.GetValue(format) ?? "linux");
-                store = LeaseStoreKinds.Create(flags.Resolve(parse, AgentFlags.ProcessEnvironment()), LeaseStoreUse.Inspect,
-                    problem => Console.Error.WriteLine("twill tor routes: warning: watch: " + problem));
             }
-            catch (Exception e) when (e is FormatException or ArgumentException)
+            catch (FormatException e)
             {
                 Console.Error.WriteLine($"twill tor routes: {e.Message}");
-                return ExitUsage;
+                return Task.FromResult(ExitCodes.Usage);
             }
-            await using (store.ConfigureAwait(false))
+            return flags.WithListingAsync(parse, "tor routes", async (store, listing) =>
             {
-                LeaseListing listing;
-                try
-                {
-                    listing = await store.ListAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    Console.Error.WriteLine($"twill tor routes: cannot list leases in {store.Description}: {e.Message}");
-                    return ExitFailed;
-                }
                 Dictionary<string, IReadOnlyList<TorRoute>> current = Current(listing, Warn);
                 Print(TorRouteRenderer.Add(dialect, current.Values.SelectMany(r => r)));
                 if (!parse.GetValue(watch))
@@ -80,7 +57,7 @@ internal static class TorCommand
                 {
                 }
                 return 0;
-            }
+            }, cancellationToken);
         });
         return routes;
     }

@@ -95,17 +95,9 @@ public static class TorPlanner
             : string.Equals(text, "bgp", StringComparison.OrdinalIgnoreCase) ? LabTorMode.Bgp
             : string.Equals(text, "static", StringComparison.OrdinalIgnoreCase) ? LabTorMode.Static
             : null;
-        if (fromFile is null)
-        {
-            errors.Add($"{options.NetConfSource}: Backend.Mode \"{text}\": expected \"bgp\" or \"static\"");
-            return null;
-        }
-        if (options.TorMode is LabTorMode asked && asked != fromFile)
-        {
-            errors.Add($"--tor-mode {Format(asked)} disagrees with {options.NetConfSource} (Backend.Mode \"{Format(fromFile.Value)}\"); drop one of them");
-            return null;
-        }
-        return fromFile;
+        return TopologyPlanner.AgreeWithNetConf(fromFile, options.TorMode, errors,
+            $"{options.NetConfSource}: Backend.Mode \"{text}\": expected \"bgp\" or \"static\"",
+            (asked, file) => $"--tor-mode {Format(asked)} disagrees with {options.NetConfSource} (Backend.Mode \"{Format(file)}\"); drop one of them");
     }
 
     /// <summary>The ToR's plan for a topology whose net-conf is <paramref name="netConf"/> (already known to be a bgp one).</summary>

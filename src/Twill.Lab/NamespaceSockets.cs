@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Twill.Core;
 using Twill.Netlink;
 
 namespace Twill.Lab;
@@ -36,16 +37,7 @@ internal static class NamespaceSockets
         {
             await s.ConnectAsync(new IPEndPoint(to, port), cts.Token).ConfigureAwait(false);
             byte[] buffer = new byte[256];
-            int total = 0;
-            while (total < buffer.Length)
-            {
-                int n = await s.ReceiveAsync(buffer.AsMemory(total), SocketFlags.None, cts.Token).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    break;
-                }
-                total += n;
-            }
+            int total = await SocketReads.ReceiveAsync(s, buffer, enough: null, cts.Token).ConfigureAwait(false);
             return new ProbeResult(true, sw.Elapsed, Encoding.ASCII.GetString(buffer, 0, total));
         }
         catch (OperationCanceledException)

@@ -32,6 +32,11 @@ public static class TopologyPlanner
         "address as the next hop, so every node must share one L2 segment, and on l3 half of the peers sit " +
         "behind the router. Use --backend vxlan (the overlay crosses the router), or --underlay l2.";
 
+    // The names --backend, --underlay, --store and net-conf's Backend.Type use; the first is the default.
+    private static readonly NameTable<LabBackend> s_backends = new((LabBackend.Vxlan, "vxlan"), (LabBackend.HostGw, "host-gw"), (LabBackend.Bgp, "bgp"));
+    private static readonly NameTable<LabUnderlay> s_underlays = new((LabUnderlay.L2, "l2"), (LabUnderlay.L3, "l3"), (LabUnderlay.Tor, "tor"));
+    private static readonly NameTable<LabStore> s_stores = new((LabStore.File, "file"), (LabStore.Etcd, "etcd"), (LabStore.Kube, "kube"));
+
     /// <summary>Every namespace of lab <paramref name="name"/> starts with this (leftover search after a crash).</summary>
     public static string LabPrefix(string name) => $"{NamespacePrefix}{name}-";
 
@@ -166,24 +171,31 @@ public static class TopologyPlanner
         {
             return null;
         }
-        LabBackend? fromFile = type.ToLowerInvariant() switch
+        LabBackend? fromFile = s_backends.Find(type.ToLowerInvariant());
+        return AgreeWithNetConf(fromFile, options.Backend, errors,
+            $"{options.NetConfSource}: Backend.Type \"{type}\": the lab runs vxlan, host-gw or bgp (--topology tor)",
+            (asked, _) => $"--backend {Format(asked)} disagrees with {options.NetConfSource} (Backend.Type \"{type}\"); drop one of them");
+    }
+
+    /// <summary>
+    /// What the net-conf file says (<paramref name="fromFile"/>, null when it names nothing the lab runs:
+    /// <paramref name="unknown"/>), unless the flag that may also say it disagrees (<paramref name="disagrees"/>,
+    /// given the flag's and the file's values): the file is the configuration, the flag only picks one when there is none.
+    /// </summary>
+    internal static T? AgreeWithNetConf<T>(T? fromFile, T? asked, List<string> errors, string unknown, Func<T, T, string> disagrees)
+        where T : struct
+    {
+        if (fromFile is not T file)
         {
-            "vxlan" => LabBackend.Vxlan,
-            "host-gw" => LabBackend.HostGw,
-            "bgp" => LabBackend.Bgp,
-            _ => null,
-        };
-        if (fromFile is null)
-        {
-            errors.Add($"{options.NetConfSource}: Backend.Type \"{type}\": the lab runs vxlan, host-gw or bgp (--topology tor)");
+            errors.Add(unknown);
             return null;
         }
-        if (options.Backend is LabBackend asked && asked != fromFile)
+        if (asked is T flag && !EqualityComparer<T>.Default.Equals(flag, file))
         {
-            errors.Add($"--backend {Format(asked)} disagrees with {options.NetConfSource} (Backend.Type \"{type}\"); drop one of them");
+            errors.Add(disagrees(flag, file));
             return null;
         }
-        return fromFile;
+        return file;
     }
 
     // Flannel matches net-conf keys case-insensitively; so do we.
@@ -230,40 +242,15 @@ public static class TopologyPlanner
         return null;
     }
 
-    public static string Format(LabBackend backend) => backend switch
-    {
-        LabBackend.HostGw => "host-gw",
-        LabBackend.Bgp => "bgp",
-        _ => "vxlan",
-    };
+    public static string Format(LabBackend backend) => s_backends.Format(backend);
 
-    public static string Format(LabUnderlay underlay) => underlay switch
-    {
-        LabUnderlay.L3 => "l3",
-        LabUnderlay.Tor => "tor",
-        _ => "l2",
-    };
+    public static string Format(LabUnderlay underlay) => s_underlays.Format(underlay);
 
-    public static LabUnderlay ParseUnderlay(string? underlay) => underlay switch
-    {
-        "l3" => LabUnderlay.L3,
-        "tor" => LabUnderlay.Tor,
-        _ => LabUnderlay.L2,
-    };
+    public static LabUnderlay ParseUnderlay(string? underlay) => s_underlays.Parse(underlay);
 
-    public static string Format(LabStore store) => store switch
-    {
-        LabStore.Etcd => "etcd",
-        LabStore.Kube => "kube",
-        _ => "file",
-    };
+    public static string Format(LabStore store) => s_stores.Format(store);
 
-    public static LabStore ParseStore(string? store) => store switch
-    {
-        "etcd" => LabStore.Etcd,
-        "kube" => LabStore.Kube,
-        _ => LabStore.File,
-    };
+    public static LabStore ParseStore(string? store) => s_stores.Parse(store);
 
     private static IPAddress Host(IPNetwork prefix, int host)
     {

@@ -79,13 +79,7 @@ public sealed class NodeLeaseCodec(KubeAnnotations annotations, bool enableIPv4,
         LeaseAttrs result = new() { BackendType = node.Annotation(Annotations.BackendType) ?? "" };
         if (enableIPv4)
         {
-            if (v4 is null)
-            {
-                error = $"node {node.Name} has no IPv4 podCIDR";
-                return false;
-            }
-            if (!TryAddress(node, Annotations.PublicIP, AddressFamily.InterNetwork, out IPAddress? ip, out error)
-                || !TryBackendData(node, Annotations.BackendData, result.BackendType, out string? data, out error))
+            if (!TryReadFamily(node, v4, AddressFamily.InterNetwork, Annotations.PublicIP, Annotations.BackendData, result.BackendType, out IPAddress? ip, out string? data, out error))
             {
                 return false;
             }
@@ -93,13 +87,7 @@ public sealed class NodeLeaseCodec(KubeAnnotations annotations, bool enableIPv4,
         }
         if (enableIPv6)
         {
-            if (v6 is null)
-            {
-                error = $"node {node.Name} has no IPv6 podCIDR";
-                return false;
-            }
-            if (!TryAddress(node, Annotations.PublicIPv6, AddressFamily.InterNetworkV6, out IPAddress? ip6, out error)
-                || !TryBackendData(node, Annotations.BackendV6Data, result.BackendType, out string? data6, out error))
+            if (!TryReadFamily(node, v6, AddressFamily.InterNetworkV6, Annotations.PublicIPv6, Annotations.BackendV6Data, result.BackendType, out IPAddress? ip6, out string? data6, out error))
             {
                 return false;
             }
@@ -220,6 +208,24 @@ public sealed class NodeLeaseCodec(KubeAnnotations annotations, bool enableIPv4,
         }
         address = ip;
         return true;
+    }
+
+    /// <summary>One family's part of the lease: its pod CIDR present, its public-ip and backend-data annotations readable.</summary>
+    private static bool TryReadFamily(NodeSummary node, IPNetwork? cidr, AddressFamily family, string publicIPName, string backendDataName, string backendType,
+        [NotNullWhen(true)] out IPAddress? ip, out string? data, [NotNullWhen(false)] out string? error)
+    {
+        data = null;
+        if (cidr is null)
+        {
+            ip = null;
+            error = $"node {node.Name} has no {(family == AddressFamily.InterNetwork ? "IPv4" : "IPv6")} podCIDR";
+            return false;
+        }
+        if (!TryAddress(node, publicIPName, family, out ip, out error))
+        {
+            return false;
+        }
+        return TryBackendData(node, backendDataName, backendType, out data, out error);
     }
 
     private static bool TryAddress(NodeSummary node, string name, AddressFamily family, [NotNullWhen(true)] out IPAddress? address, [NotNullWhen(false)] out string? error)

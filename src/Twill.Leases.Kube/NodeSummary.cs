@@ -41,59 +41,49 @@ public sealed record NodeSummary(string Name, long ResourceVersion, IReadOnlyDic
         Dictionary<string, string> annotations = new(StringComparer.Ordinal);
         string? podCidr = null;
         List<string> podCidrs = [];
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextProperty(ref reader))
         {
             if (reader.ValueTextEquals("metadata"))
             {
-                reader.Read();
-                if (reader.TokenType != JsonTokenType.StartObject)
+                if (!EnterObject(ref reader))
                 {
-                    reader.Skip();
                     continue;
                 }
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                while (NextProperty(ref reader))
                 {
                     if (reader.ValueTextEquals("name"))
                     {
-                        reader.Read();
-                        name = reader.TokenType == JsonTokenType.String ? reader.GetString()! : "";
+                        name = StringValue(ref reader) ?? "";
                     }
                     else if (reader.ValueTextEquals("creationTimestamp"))
                     {
-                        reader.Read();
-                        created = reader.TokenType == JsonTokenType.String ? reader.GetString()! : "";
+                        created = StringValue(ref reader) ?? "";
                     }
                     else if (reader.ValueTextEquals("resourceVersion"))
                     {
-                        reader.Read();
-                        rv = ParseResourceVersion(reader.TokenType == JsonTokenType.String ? reader.GetString() : null);
+                        rv = ParseResourceVersion(StringValue(ref reader));
                     }
                     else if (reader.ValueTextEquals("annotations"))
                     {
-                        reader.Read();
                         ReadAnnotations(ref reader, annotationPrefix, annotations);
                     }
                     else
                     {
-                        reader.Read();
-                        reader.Skip();
+                        SkipValue(ref reader);
                     }
                 }
             }
             else if (reader.ValueTextEquals("spec"))
             {
-                reader.Read();
-                if (reader.TokenType != JsonTokenType.StartObject)
+                if (!EnterObject(ref reader))
                 {
-                    reader.Skip();
                     continue;
                 }
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                while (NextProperty(ref reader))
                 {
                     if (reader.ValueTextEquals("podCIDR"))
                     {
-                        reader.Read();
-                        podCidr = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                        podCidr = StringValue(ref reader);
                     }
                     else if (reader.ValueTextEquals("podCIDRs"))
                     {
@@ -119,16 +109,14 @@ public sealed record NodeSummary(string Name, long ResourceVersion, IReadOnlyDic
                     }
                     else
                     {
-                        reader.Read();
-                        reader.Skip();
+                        SkipValue(ref reader);
                     }
                 }
             }
             else
             {
                 // status (addresses, conditions, images), kind, apiVersion: not needed.
-                reader.Read();
-                reader.Skip();
+                SkipValue(ref reader);
             }
         }
         return new NodeSummary(name, rv, annotations, podCidr, podCidrs) { Created = created };
@@ -148,12 +136,11 @@ public sealed record NodeSummary(string Name, long ResourceVersion, IReadOnlyDic
 
     private static void ReadAnnotations(ref Utf8JsonReader reader, string prefix, Dictionary<string, string> into)
     {
-        if (reader.TokenType != JsonTokenType.StartObject)
+        if (!EnterObject(ref reader))
         {
-            reader.Skip();
             return;
         }
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextProperty(ref reader))
         {
             string key = reader.GetString()!;
             reader.Read();
@@ -166,6 +153,35 @@ public sealed record NodeSummary(string Name, long ResourceVersion, IReadOnlyDic
                 reader.Skip();
             }
         }
+    }
+
+    /// <summary>On to the next property of the object the reader is in; false at the object's end.</summary>
+    private static bool NextProperty(ref Utf8JsonReader reader) => reader.Read() && reader.TokenType == JsonTokenType.PropertyName;
+
+    /// <summary>Onto the current property's value: true when it is an object, else false with the value skipped.</summary>
+    private static bool EnterObject(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.StartObject)
+        {
+            return true;
+        }
+        reader.Skip();
+        return false;
+    }
+
+    /// <summary>The current property's value when it is a string, else null.</summary>
+    private static string? StringValue(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+    }
+
+    /// <summary>Past the current property's value, whatever it holds.</summary>
+    private static void SkipValue(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        reader.Skip();
     }
 
     private static void Expect(ref Utf8JsonReader reader, JsonTokenType type, string what)

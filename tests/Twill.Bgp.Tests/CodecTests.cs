@@ -104,18 +104,22 @@ public class CodecTests
         Assert.Equal(65000u, open.Asn);
     }
 
+    public static TheoryData<string, BgpError> MalformedOpens => new()
+    {
+        { "03" + "fde9" + "005a" + "c633640b" + "00", BgpError.UnsupportedVersionNumber },
+        { "04" + "fde9" + "0002" + "c633640b" + "00", BgpError.UnacceptableHoldTime },
+        { "04" + "fde9" + "005a" + "00000000" + "00", BgpError.BadBgpIdentifier },
+        { "04" + "fde9" + "005a" + "c633640b" + "03" + "010100", BgpError.UnsupportedOptionalParameter },
+        { "04" + "fde9" + "005a" + "c633640b" + "05" + "0203010400", BgpError.OpenUnspecific },
+        { "04" + "fde9" + "005a" + "c633640b" + "09" + "02060104000100", BgpError.OpenUnspecific },
+    };
+
     [Theory]
-    [InlineData("03" + "fde9" + "005a" + "c633640b" + "00", BgpErrorCode.Open, OpenSubcode.UnsupportedVersionNumber)]
-    [InlineData("04" + "fde9" + "0002" + "c633640b" + "00", BgpErrorCode.Open, OpenSubcode.UnacceptableHoldTime)]
-    [InlineData("04" + "fde9" + "005a" + "00000000" + "00", BgpErrorCode.Open, OpenSubcode.BadBgpIdentifier)]
-    [InlineData("04" + "fde9" + "005a" + "c633640b" + "03" + "010100", BgpErrorCode.Open, OpenSubcode.UnsupportedOptionalParameter)]
-    [InlineData("04" + "fde9" + "005a" + "c633640b" + "05" + "0203010400", BgpErrorCode.Open, 0)]
-    [InlineData("04" + "fde9" + "005a" + "c633640b" + "09" + "02060104000100", BgpErrorCode.Open, 0)]
-    public void Open_Malformed_ThrowsTheNotificationToSend(string body, BgpErrorCode code, byte subcode)
+    [MemberData(nameof(MalformedOpens))]
+    public void Open_Malformed_ThrowsTheNotificationToSend(string body, BgpError error)
     {
         BgpProtocolException e = Assert.Throws<BgpProtocolException>(() => BgpCodec.Decode(Hex.Message(1, body), Four));
-        Assert.Equal(code, e.Code);
-        Assert.Equal(subcode, e.Subcode);
+        Assert.Equal(error, e.Error);
     }
 
     [Fact]
@@ -331,33 +335,41 @@ public class CodecTests
         Assert.Equal(Origin.Igp, u.Get<OriginAttribute>()!.Origin);
     }
 
-    [Theory]
-    [InlineData("0010" + "0000", UpdateSubcode.MalformedAttributeList)]                          // withdrawn length overruns
-    [InlineData("0000" + "0010" + "40010100", UpdateSubcode.MalformedAttributeList)]             // attribute length overruns
-    [InlineData("0000" + "0000" + "210af40100", UpdateSubcode.InvalidNetworkField)]              // /33
-    [InlineData("0000" + "0000" + "180af4", UpdateSubcode.InvalidNetworkField)]                  // NLRI cut short
-    [InlineData("0000" + "0004" + "40630100" + "180af401", UpdateSubcode.UnrecognizedWellKnownAttribute)]
-    [InlineData("0000" + "000c" + "800f03000201" + "800f03000201", UpdateSubcode.MalformedAttributeList)] // MP_UNREACH twice
-    [InlineData("0000" + "0010" + "800e0d0002010820010db800000000" + "00", UpdateSubcode.OptionalAttributeError)] // ipv6 next hop of 8
-    public void Update_Unrecoverable_IsASessionReset(string body, byte subcode)
+    public static TheoryData<string, BgpError> UnrecoverableUpdates => new()
     {
-        BgpProtocolException e = Assert.Throws<BgpProtocolException>(() => BgpCodec.Decode(Hex.Message(2, body), Four));
-        Assert.Equal(BgpErrorCode.Update, e.Code);
-        Assert.Equal(subcode, e.Subcode);
-    }
+        { "0010" + "0000", BgpError.MalformedAttributeList }, // withdrawn length overruns
+        { "0000" + "0010" + "40010100", BgpError.MalformedAttributeList }, // attribute length overruns
+        { "0000" + "0000" + "210af40100", BgpError.InvalidNetworkField }, // /33
+        { "0000" + "0000" + "180af4", BgpError.InvalidNetworkField }, // NLRI cut short
+        { "0000" + "0004" + "40630100" + "180af401", BgpError.UnrecognizedWellKnownAttribute },
+        { "0000" + "000c" + "800f03000201" + "800f03000201", BgpError.MalformedAttributeList }, // MP_UNREACH twice
+        { "0000" + "0010" + "800e0d0002010820010db800000000" + "00", BgpError.OptionalAttributeError }, // ipv6 next hop of 8
+    };
 
     [Theory]
-    [InlineData("fffffffffffffffffffffffffffffffe" + "0013" + "04", HeaderSubcode.ConnectionNotSynchronized)]
-    [InlineData(Marker + "0012" + "04", HeaderSubcode.BadMessageLength)]
-    [InlineData(Marker + "1001" + "04", HeaderSubcode.BadMessageLength)]
-    [InlineData(Marker + "0014" + "04" + "00", HeaderSubcode.BadMessageLength)]
-    [InlineData(Marker + "0013" + "09", HeaderSubcode.BadMessageType)]
-    [InlineData(Marker + "0013" + "01", HeaderSubcode.BadMessageLength)]
-    public void Header_Malformed_IsAMessageHeaderError(string hex, byte subcode)
+    [MemberData(nameof(UnrecoverableUpdates))]
+    public void Update_Unrecoverable_IsASessionReset(string body, BgpError error)
+    {
+        BgpProtocolException e = Assert.Throws<BgpProtocolException>(() => BgpCodec.Decode(Hex.Message(2, body), Four));
+        Assert.Equal(error, e.Error);
+    }
+
+    public static TheoryData<string, BgpError> MalformedHeaders => new()
+    {
+        { "fffffffffffffffffffffffffffffffe" + "0013" + "04", BgpError.ConnectionNotSynchronized },
+        { Marker + "0012" + "04", BgpError.BadMessageLength },
+        { Marker + "1001" + "04", BgpError.BadMessageLength },
+        { Marker + "0014" + "04" + "00", BgpError.BadMessageLength },
+        { Marker + "0013" + "09", BgpError.BadMessageType },
+        { Marker + "0013" + "01", BgpError.BadMessageLength },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedHeaders))]
+    public void Header_Malformed_IsAMessageHeaderError(string hex, BgpError error)
     {
         BgpProtocolException e = Assert.Throws<BgpProtocolException>(() => BgpCodec.Decode(Hex.Parse(hex), Four));
-        Assert.Equal(BgpErrorCode.MessageHeader, e.Code);
-        Assert.Equal(subcode, e.Subcode);
+        Assert.Equal(error, e.Error);
     }
 
     [Fact]

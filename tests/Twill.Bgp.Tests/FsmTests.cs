@@ -155,7 +155,7 @@ public class FsmTests
         fsm.Connected(S(0), 1);
         IReadOnlyList<BgpAction> actions = fsm.Received(S(0), 1, PeerOpen(asn: 65099));
         NotificationMessage n = Assert.IsType<NotificationMessage>(Assert.Single(actions.OfType<SendAction>()).Message);
-        Assert.Equal((BgpErrorCode.Open, OpenSubcode.BadPeerAs), (n.Code, n.Subcode));
+        Assert.Equal(BgpError.BadPeerAs, n.Error);
         Assert.Contains(new CloseAction(1), actions);
         Assert.Contains(actions, a => a is LogAction l && l.Message.Contains("AS65099", StringComparison.Ordinal));
         Assert.Equal(BgpState.Active, fsm.State);
@@ -183,7 +183,7 @@ public class FsmTests
     public void PeerNotification_EndsTheSessionWithoutGracefulRestart()
     {
         BgpFsm fsm = Established();
-        IReadOnlyList<BgpAction> actions = fsm.Received(S(1), 1, new NotificationMessage(BgpErrorCode.Cease, CeaseSubcode.AdministrativeReset));
+        IReadOnlyList<BgpAction> actions = fsm.Received(S(1), 1, new NotificationMessage(BgpError.AdministrativeReset));
         SessionDownAction down = Assert.Single(actions.OfType<SessionDownAction>());
         Assert.False(down.PeerKeepsRoutes);
         Assert.Contains("administrative reset", down.Reason, StringComparison.Ordinal);
@@ -211,9 +211,9 @@ public class FsmTests
     public void ProtocolError_SendsTheDecodersNotification()
     {
         BgpFsm fsm = Established();
-        IReadOnlyList<BgpAction> actions = fsm.ProtocolError(S(1), 1, new BgpProtocolException(BgpErrorCode.Update, UpdateSubcode.InvalidNetworkField, "bad NLRI"));
+        IReadOnlyList<BgpAction> actions = fsm.ProtocolError(S(1), 1, new BgpProtocolException(BgpError.InvalidNetworkField, "bad NLRI"));
         NotificationMessage n = Assert.IsType<NotificationMessage>(Assert.Single(actions.OfType<SendAction>()).Message);
-        Assert.Equal((BgpErrorCode.Update, UpdateSubcode.InvalidNetworkField), (n.Code, n.Subcode));
+        Assert.Equal(BgpError.InvalidNetworkField, n.Error);
         Assert.False(Assert.Single(actions.OfType<SessionDownAction>()).PeerKeepsRoutes);
     }
 
@@ -223,7 +223,7 @@ public class FsmTests
         BgpFsm fsm = Established();
         IReadOnlyList<BgpAction> actions = fsm.Stop(S(1));
         NotificationMessage n = Assert.IsType<NotificationMessage>(Assert.Single(actions.OfType<SendAction>()).Message);
-        Assert.Equal((BgpErrorCode.Cease, CeaseSubcode.AdministrativeShutdown), (n.Code, n.Subcode));
+        Assert.Equal(BgpError.AdministrativeShutdown, n.Error);
         Assert.IsType<CloseAction>(actions[actions.ToList().FindIndex(a => a is SendAction) + 1]);
         Assert.False(Assert.Single(actions.OfType<SessionDownAction>()).PeerKeepsRoutes);
         Assert.Equal(BgpState.Idle, fsm.State);
@@ -259,7 +259,7 @@ public class FsmTests
         IReadOnlyList<BgpAction> actions = fsm.Received(S(0), incoming, PeerOpen(id: IPAddress.Parse(remote)));
         int loser = keepOutgoing ? incoming : 1;
         NotificationMessage n = Assert.IsType<NotificationMessage>(actions.OfType<SendAction>().Single(s => s.ConnectionId == loser).Message);
-        Assert.Equal((BgpErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution), (n.Code, n.Subcode));
+        Assert.Equal(BgpError.ConnectionCollisionResolution, n.Error);
         Assert.Contains(new CloseAction(loser), actions);
         int winner = keepOutgoing ? 1 : incoming;
         Assert.Equal(BgpState.OpenConfirm, fsm.State);

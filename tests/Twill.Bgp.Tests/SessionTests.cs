@@ -70,7 +70,7 @@ public class SessionTests(ITestOutputHelper output)
 
         await speaker.StopAsync();
         NotificationMessage cease = Assert.IsType<NotificationMessage>(await tor.Read());
-        Assert.Equal((BgpErrorCode.Cease, CeaseSubcode.AdministrativeShutdown), (cease.Code, cease.Subcode));
+        Assert.Equal(BgpError.AdministrativeShutdown, cease.Error);
         Assert.Null(await tor.ReadOrEnd());
     }
 
@@ -112,7 +112,7 @@ public class SessionTests(ITestOutputHelper output)
         await tor.Read();
         await tor.SendRaw(new byte[19]); // a zero marker
         NotificationMessage n = Assert.IsType<NotificationMessage>(await tor.Read());
-        Assert.Equal((BgpErrorCode.MessageHeader, HeaderSubcode.ConnectionNotSynchronized), (n.Code, n.Subcode));
+        Assert.Equal(BgpError.ConnectionNotSynchronized, n.Error);
     }
 
     /// <summary>Hands each connect the speaker makes to the test as the ToR's end of an in-memory pipe.</summary>

@@ -110,22 +110,16 @@ public static class BgpBackendConfigReader
                     }
                     break;
                 case "Peers":
-                    if (v.ValueKind != JsonValueKind.Array)
-                    {
-                        errors.Add($"{name}: expected an array of peers, got {v.GetRawText()}");
-                        break;
-                    }
-                    List<BgpPeerConfig> peers = [];
-                    int i = 0;
-                    foreach (JsonElement peer in v.EnumerateArray())
-                    {
-                        if (ReadPeer($"{name}[{i}]", peer, errors, warn) is BgpPeerConfig pc)
+                    if (ReadArray<BgpPeerConfig>(name, v, "an array of peers", errors, (at, peer, into) =>
                         {
-                            peers.Add(pc);
-                        }
-                        i++;
+                            if (ReadPeer(at, peer, errors, warn) is BgpPeerConfig pc)
+                            {
+                                into.Add(pc);
+                            }
+                        }) is { } peers)
+                    {
+                        config = config with { Peers = peers };
                     }
-                    config = config with { Peers = peers };
                     break;
                 case "GracefulRestart":
                     if (ReadBool(name, v, errors) is bool gr)
@@ -140,30 +134,24 @@ public static class BgpBackendConfigReader
                     }
                     break;
                 case "Communities":
-                    if (v.ValueKind != JsonValueKind.Array)
+                    if (ReadArray<uint>(name, v, "an array like [\"64512:100\"]", errors, (at, e, into) =>
+                        {
+                            if (e.ValueKind == JsonValueKind.String && CommunitiesAttribute.TryParse(e.GetString()!, out uint community))
+                            {
+                                into.Add(community);
+                            }
+                            else if (e.ValueKind == JsonValueKind.Number && e.TryGetUInt32(out uint number))
+                            {
+                                into.Add(number);
+                            }
+                            else
+                            {
+                                errors.Add($"{at}: expected \"high:low\" (each 0..65535) or a 32-bit number, got {e.GetRawText()}");
+                            }
+                        }) is { } communities)
                     {
-                        errors.Add($"{name}: expected an array like [\"64512:100\"], got {v.GetRawText()}");
-                        break;
+                        config = config with { Communities = communities };
                     }
-                    List<uint> communities = [];
-                    int c = 0;
-                    foreach (JsonElement e in v.EnumerateArray())
-                    {
-                        if (e.ValueKind == JsonValueKind.String && CommunitiesAttribute.TryParse(e.GetString()!, out uint community))
-                        {
-                            communities.Add(community);
-                        }
-                        else if (e.ValueKind == JsonValueKind.Number && e.TryGetUInt32(out uint number))
-                        {
-                            communities.Add(number);
-                        }
-                        else
-                        {
-                            errors.Add($"{name}[{c}]: expected \"high:low\" (each 0..65535) or a 32-bit number, got {e.GetRawText()}");
-                        }
-                        c++;
-                    }
-                    config = config with { Communities = communities };
                     break;
                 case "ImportRoutes":
                     if (ReadBool(name, v, errors) is bool import)
@@ -321,6 +309,27 @@ public static class BgpBackendConfigReader
         }
         errors.Add($"{name}: expected an integer {min}..{max}, got {v.GetRawText()}");
         return null;
+    }
+
+    /// <summary>
+    /// What <paramref name="add"/> makes of each element (named <c>field[i]</c> in its errors), or null
+    /// with an error when <paramref name="v"/> is not an array.
+    /// </summary>
+    private static List<T>? ReadArray<T>(string name, JsonElement v, string expected, List<string> errors, Action<string, JsonElement, List<T>> add)
+    {
+        if (v.ValueKind != JsonValueKind.Array)
+        {
+            errors.Add($"{name}: expected {expected}, got {v.GetRawText()}");
+            return null;
+        }
+        List<T> items = [];
+        int i = 0;
+        foreach (JsonElement e in v.EnumerateArray())
+        {
+            add($"{name}[{i}]", e, items);
+            i++;
+        }
+        return items;
     }
 
     private static bool? ReadBool(string name, JsonElement v, List<string> errors)

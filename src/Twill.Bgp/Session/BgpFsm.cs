@@ -184,7 +184,7 @@ public sealed class BgpFsm
                 _actions.Add(new EstablishedAction(c.Id, c.Negotiated));
                 foreach (Connection other in _connections.Where(o => o != c).ToArray())
                 {
-                    Drop(other, new NotificationMessage(BgpErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution), "connection collision: the session is up on another connection", peerKeepsRoutes: false, quiet: true);
+                    Drop(other, new NotificationMessage(BgpError.ConnectionCollisionResolution), "connection collision: the session is up on another connection", peerKeepsRoutes: false, quiet: true);
                 }
                 break;
             case (BgpState.Established, KeepaliveMessage):
@@ -203,7 +203,7 @@ public sealed class BgpFsm
             case (BgpState.OpenConfirm or BgpState.Established, RouteRefreshMessage):
                 break;
             default:
-                Drop(c, new NotificationMessage(BgpErrorCode.FiniteStateMachine, 0), $"unexpected {message.Type} in {c.State}", peerKeepsRoutes: false);
+                Drop(c, new NotificationMessage(BgpError.FiniteStateMachine), $"unexpected {message.Type} in {c.State}", peerKeepsRoutes: false);
                 ScheduleRetry(now);
                 break;
         }
@@ -255,7 +255,7 @@ public sealed class BgpFsm
         {
             if (c.HoldDeadline is TimeSpan hold && now >= hold)
             {
-                Drop(c, new NotificationMessage(BgpErrorCode.HoldTimerExpired, 0), "hold timer expired", peerKeepsRoutes: c.Negotiated?.PeerGracefulRestart is not null);
+                Drop(c, new NotificationMessage(BgpError.HoldTimerExpired), "hold timer expired", peerKeepsRoutes: c.Negotiated?.PeerGracefulRestart is not null);
                 ScheduleRetry(now);
                 continue;
             }
@@ -288,20 +288,20 @@ public sealed class BgpFsm
     {
         if (_settings.PeerAsn != 0 && open.Asn != _settings.PeerAsn)
         {
-            Drop(c, new NotificationMessage(BgpErrorCode.Open, OpenSubcode.BadPeerAs, AsData(open)), $"peer says AS{open.Asn}, configured AS{_settings.PeerAsn}", peerKeepsRoutes: false);
+            Drop(c, new NotificationMessage(BgpError.BadPeerAs, AsData(open)), $"peer says AS{open.Asn}, configured AS{_settings.PeerAsn}", peerKeepsRoutes: false);
             ScheduleRetry(now);
             return;
         }
         if (open.BgpIdentifier.Equals(_settings.RouterId) && !_settings.IsExternal)
         {
-            Drop(c, new NotificationMessage(BgpErrorCode.Open, OpenSubcode.BadBgpIdentifier), $"peer uses our own router ID {open.BgpIdentifier}", peerKeepsRoutes: false);
+            Drop(c, new NotificationMessage(BgpError.BadBgpIdentifier), $"peer uses our own router ID {open.BgpIdentifier}", peerKeepsRoutes: false);
             ScheduleRetry(now);
             return;
         }
         // Collision detection (RFC 4271 §6.8) against the other connection, if it knows the peer's identifier.
         if (_connections.FirstOrDefault(o => o != c && o.State is BgpState.OpenConfirm or BgpState.Established) is Connection other)
         {
-            NotificationMessage collision = new(BgpErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution);
+            NotificationMessage collision = new(BgpError.ConnectionCollisionResolution);
             bool keepNew = other.State != BgpState.Established
                 && (Id(_settings.RouterId) < Id(open.BgpIdentifier) ? !c.Outgoing : c.Outgoing);
             if (!keepNew)

@@ -37,22 +37,22 @@ public static partial class BgpCodec
     /// </summary>
     private static OpenMessage DecodeOpen(ReadOnlySpan<byte> body)
     {
-        BgpReader r = new(body, BgpErrorCode.MessageHeader, HeaderSubcode.BadMessageLength, "OPEN");
+        BgpReader r = new(body, BgpError.BadMessageLength, "OPEN");
         byte version = r.ReadByte();
         if (version != 4)
         {
-            ThrowHelper.Throw(BgpErrorCode.Open, OpenSubcode.UnsupportedVersionNumber, $"OPEN version {version}, only 4 is supported", [0, 4]);
+            ThrowHelper.Throw(BgpError.UnsupportedVersionNumber, $"OPEN version {version}, only 4 is supported", [0, 4]);
         }
         ushort myAs = r.ReadUInt16();
         ushort holdTime = r.ReadUInt16();
         ReadOnlySpan<byte> identifier = r.ReadBytes(4);
         if (holdTime is 1 or 2)
         {
-            ThrowHelper.Throw(BgpErrorCode.Open, OpenSubcode.UnacceptableHoldTime, $"OPEN hold time {holdTime} s (must be 0 or at least 3)");
+            ThrowHelper.Throw(BgpError.UnacceptableHoldTime, $"OPEN hold time {holdTime} s (must be 0 or at least 3)");
         }
         if (System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(identifier) == 0)
         {
-            ThrowHelper.Throw(BgpErrorCode.Open, OpenSubcode.BadBgpIdentifier, "OPEN BGP identifier 0.0.0.0");
+            ThrowHelper.Throw(BgpError.BadBgpIdentifier, "OPEN BGP identifier 0.0.0.0");
         }
         int parametersLength = r.ReadByte();
         bool extended = false;
@@ -64,10 +64,10 @@ public static partial class BgpCodec
         }
         if (parametersLength != r.Remaining)
         {
-            ThrowHelper.Throw(BgpErrorCode.Open, 0, $"OPEN optional parameters length {parametersLength}, {r.Remaining} octets follow");
+            ThrowHelper.Throw(BgpError.OpenUnspecific, $"OPEN optional parameters length {parametersLength}, {r.Remaining} octets follow");
         }
         List<Capability> capabilities = [];
-        BgpReader p = new(r.ReadRest(), BgpErrorCode.Open, 0, "OPEN optional parameter");
+        BgpReader p = new(r.ReadRest(), BgpError.OpenUnspecific, "OPEN optional parameter");
         while (!p.IsEmpty)
         {
             byte type = p.ReadByte();
@@ -75,7 +75,7 @@ public static partial class BgpCodec
             ReadOnlySpan<byte> value = p.ReadBytes(length);
             if (type != CapabilitiesParameter)
             {
-                ThrowHelper.Throw(BgpErrorCode.Open, OpenSubcode.UnsupportedOptionalParameter, $"OPEN optional parameter type {type}", [type]);
+                ThrowHelper.Throw(BgpError.UnsupportedOptionalParameter, $"OPEN optional parameter type {type}", [type]);
             }
             DecodeCapabilities(value, capabilities);
         }
@@ -93,13 +93,13 @@ public static partial class BgpCodec
 
     private static void DecodeCapabilities(ReadOnlySpan<byte> value, List<Capability> into)
     {
-        BgpReader c = new(value, BgpErrorCode.Open, 0, "capability");
+        BgpReader c = new(value, BgpError.OpenUnspecific, "capability");
         while (!c.IsEmpty)
         {
             byte code = c.ReadByte();
             int length = c.ReadByte();
             ReadOnlySpan<byte> v = c.ReadBytes(length);
-            BgpReader cv = new(v, BgpErrorCode.Open, 0, $"capability {code} of {length} octets");
+            BgpReader cv = new(v, BgpError.OpenUnspecific, $"capability {code} of {length} octets");
             switch (code)
             {
                 case Capability.MultiprotocolCode when length == 4:
@@ -118,10 +118,9 @@ public static partial class BgpCodec
                     List<GracefulRestartFamily> families = [];
                     while (!cv.IsEmpty)
                     {
-                        Afi gAfi = (Afi)cv.ReadUInt16();
-                        Safi gSafi = (Safi)cv.ReadByte();
+                        BgpFamily family = cv.ReadFamily();
                         byte familyFlags = cv.ReadByte();
-                        families.Add(new GracefulRestartFamily(new BgpFamily(gAfi, gSafi), (familyFlags & 0x80) != 0));
+                        families.Add(new GracefulRestartFamily(family, (familyFlags & 0x80) != 0));
                     }
                     into.Add(new GracefulRestartCapability(
                         RestartState: (flagsAndTime & 0x8000) != 0,
@@ -130,7 +129,7 @@ public static partial class BgpCodec
                         families));
                     break;
                 case Capability.MultiprotocolCode or Capability.RouteRefreshCode or Capability.FourOctetAsCode or Capability.GracefulRestartCode:
-                    ThrowHelper.Throw(BgpErrorCode.Open, 0, $"capability {code} has a malformed length {length}");
+                    ThrowHelper.Throw(BgpError.OpenUnspecific, $"capability {code} has a malformed length {length}");
                     break;
                 default:
                     into.Add(new UnknownCapability(code, v.ToArray()));
@@ -188,8 +187,7 @@ public static partial class BgpCodec
                 w.WriteUInt16((ushort)((gr.RestartState ? 0x8000 : 0) | (gr.Notification ? 0x4000 : 0) | gr.RestartTime));
                 foreach (GracefulRestartFamily f in gr.Families)
                 {
-                    w.WriteUInt16((ushort)f.Family.Afi);
-                    w.WriteByte((byte)f.Family.Safi);
+                    w.WriteFamily(f.Family);
                     w.WriteByte(f.ForwardingStatePreserved ? (byte)0x80 : (byte)0);
                 }
                 break;

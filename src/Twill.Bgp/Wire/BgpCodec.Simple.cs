@@ -34,7 +34,7 @@ public static partial class BgpCodec
     /// </summary>
     private static RouteRefreshMessage DecodeRouteRefresh(ReadOnlySpan<byte> body)
     {
-        BgpReader r = new(body, BgpErrorCode.MessageHeader, HeaderSubcode.BadMessageLength, "ROUTE-REFRESH");
+        BgpReader r = new(body, BgpError.BadMessageLength, "ROUTE-REFRESH");
         Afi afi = (Afi)r.ReadUInt16();
         r.ReadByte();
         Safi safi = (Safi)r.ReadByte();

@@ -20,17 +20,17 @@ public static partial class BgpCodec
     /// </summary>
     private static UpdateMessage DecodeUpdate(ReadOnlySpan<byte> body, BgpCodecOptions options)
     {
-        BgpReader r = new(body, BgpErrorCode.Update, UpdateSubcode.MalformedAttributeList, "UPDATE");
+        BgpReader r = new(body, BgpError.MalformedAttributeList, "UPDATE");
         int withdrawnLength = r.ReadUInt16();
         if (withdrawnLength + 2 > r.Remaining)
         {
-            ThrowHelper.Throw(BgpErrorCode.Update, UpdateSubcode.MalformedAttributeList, $"UPDATE withdrawn routes length {withdrawnLength} overruns the message");
+            ThrowHelper.Throw(BgpError.MalformedAttributeList, $"UPDATE withdrawn routes length {withdrawnLength} overruns the message");
         }
         IReadOnlyList<IPNetwork> withdrawn = DecodePrefixes(r.ReadBytes(withdrawnLength), BgpFamily.IPv4Unicast, "withdrawn routes");
         int attributesLength = r.ReadUInt16();
         if (attributesLength > r.Remaining)
         {
-            ThrowHelper.Throw(BgpErrorCode.Update, UpdateSubcode.MalformedAttributeList, $"UPDATE total path attribute length {attributesLength} overruns the message");
+            ThrowHelper.Throw(BgpError.MalformedAttributeList, $"UPDATE total path attribute length {attributesLength} overruns the message");
         }
         ReadOnlySpan<byte> attributeField = r.ReadBytes(attributesLength);
         IReadOnlyList<IPNetwork> nlri = DecodePrefixes(r.ReadRest(), BgpFamily.IPv4Unicast, "NLRI");
@@ -79,7 +79,7 @@ public static partial class BgpCodec
             {
                 if (type is (byte)PathAttributeType.MpReachNlri or (byte)PathAttributeType.MpUnreachNlri)
                 {
-                    ThrowHelper.Throw(BgpErrorCode.Update, UpdateSubcode.MalformedAttributeList, $"attribute {(PathAttributeType)type} appears more than once");
+                    ThrowHelper.Throw(BgpError.MalformedAttributeList, $"attribute {(PathAttributeType)type} appears more than once");
                 }
                 continue; // RFC 7606 §3(g): keep the first, discard the others.
             }
@@ -247,7 +247,7 @@ public static partial class BgpCodec
             default:
                 if ((flags & PathAttribute.OptionalFlag) == 0)
                 {
-                    ThrowHelper.Throw(BgpErrorCode.Update, UpdateSubcode.UnrecognizedWellKnownAttribute,
+                    ThrowHelper.Throw(BgpError.UnrecognizedWellKnownAttribute,
                         $"unrecognised well-known attribute {type}", [flags, type, (byte)value.Length]);
                 }
                 into.Add(new RawAttribute(flags, type, value.ToArray()));
@@ -316,8 +316,8 @@ public static partial class BgpCodec
 
     private static PathAttribute? DecodeMpReach(ReadOnlySpan<byte> value)
     {
-        BgpReader r = new(value, BgpErrorCode.Update, UpdateSubcode.OptionalAttributeError, "MP_REACH_NLRI");
-        BgpFamily family = new((Afi)r.ReadUInt16(), (Safi)r.ReadByte());
+        BgpReader r = new(value, BgpError.OptionalAttributeError, "MP_REACH_NLRI");
+        BgpFamily family = r.ReadFamily();
         int nextHopLength = r.ReadByte();
         ReadOnlySpan<byte> nextHop = r.ReadBytes(nextHopLength);
         r.ReadByte(); // Reserved
@@ -341,7 +341,7 @@ public static partial class BgpCodec
                 break;
             default:
                 // RFC 7606 §7.11: a next hop of the wrong length is "AFI/SAFI disable" or session reset.
-                return ThrowHelper.Throw<PathAttribute>(BgpErrorCode.Update, UpdateSubcode.OptionalAttributeError,
+                return ThrowHelper.Throw<PathAttribute>(BgpError.OptionalAttributeError,
                     $"MP_REACH_NLRI {family} next hop of {nextHopLength} octets");
         }
         return new MpReachNlriAttribute(family, global, linkLocal, DecodePrefixes(r.ReadRest(), family, "MP_REACH_NLRI"));
@@ -349,8 +349,8 @@ public static partial class BgpCodec
 
     private static PathAttribute? DecodeMpUnreach(ReadOnlySpan<byte> value)
     {
-        BgpReader r = new(value, BgpErrorCode.Update, UpdateSubcode.OptionalAttributeError, "MP_UNREACH_NLRI");
-        BgpFamily family = new((Afi)r.ReadUInt16(), (Safi)r.ReadByte());
+        BgpReader r = new(value, BgpError.OptionalAttributeError, "MP_UNREACH_NLRI");
+        BgpFamily family = r.ReadFamily();
         if (!family.IsSupported)
         {
             return new RawAttribute(PathAttribute.OptionalFlag, (byte)PathAttributeType.MpUnreachNlri, value.ToArray());
@@ -385,7 +385,7 @@ public static partial class BgpCodec
             int octets = (bits + 7) / 8;
             if (bits > maxBits || at + 1 + octets > data.Length)
             {
-                ThrowHelper.Throw(BgpErrorCode.Update, UpdateSubcode.InvalidNetworkField,
+                ThrowHelper.Throw(BgpError.InvalidNetworkField,
                     bits > maxBits ? $"{what}: {family} prefix length {bits}" : $"{what}: prefix of {bits} bits overruns the field");
             }
             Span<byte> a = address[..family.AddressLength];

@@ -8,10 +8,7 @@ public static partial class BgpCodec
     private static void EncodeUpdate(UpdateMessage update, BgpCodecOptions options, BgpWriter w)
     {
         BgpWriter.LengthToken withdrawn = w.ReserveLength16();
-        foreach (IPNetwork prefix in update.WithdrawnRoutes)
-        {
-            w.WritePrefix(prefix);
-        }
+        w.WritePrefixes(update.WithdrawnRoutes);
         w.FillLength(withdrawn);
         BgpWriter.LengthToken attributes = w.ReserveLength16();
         foreach (PathAttribute attribute in update.Attributes)
@@ -19,10 +16,7 @@ public static partial class BgpCodec
             EncodeAttribute(attribute, options, w);
         }
         w.FillLength(attributes);
-        foreach (IPNetwork prefix in update.Nlri)
-        {
-            w.WritePrefix(prefix);
-        }
+        w.WritePrefixes(update.Nlri);
     }
 
     private static void EncodeAttribute(PathAttribute attribute, BgpCodecOptions options, BgpWriter w)
@@ -67,8 +61,7 @@ public static partial class BgpCodec
                 // Extended length always: the NLRI run is what makes an UPDATE big.
                 WriteAttribute(w, reach.Flags, 14, -1, true, ww =>
                 {
-                    ww.WriteUInt16((ushort)reach.Family.Afi);
-                    ww.WriteByte((byte)reach.Family.Safi);
+                    ww.WriteFamily(reach.Family);
                     ww.WriteByte((byte)(reach.Family.AddressLength * (reach.LinkLocalNextHop is null ? 1 : 2)));
                     ww.WriteAddress(reach.NextHop);
                     if (reach.LinkLocalNextHop is not null)
@@ -76,21 +69,14 @@ public static partial class BgpCodec
                         ww.WriteAddress(reach.LinkLocalNextHop);
                     }
                     ww.WriteByte(0);
-                    foreach (IPNetwork prefix in reach.Nlri)
-                    {
-                        ww.WritePrefix(prefix);
-                    }
+                    ww.WritePrefixes(reach.Nlri);
                 });
                 break;
             case MpUnreachNlriAttribute unreach:
                 WriteAttribute(w, unreach.Flags, 15, -1, true, ww =>
                 {
-                    ww.WriteUInt16((ushort)unreach.Family.Afi);
-                    ww.WriteByte((byte)unreach.Family.Safi);
-                    foreach (IPNetwork prefix in unreach.Withdrawn)
-                    {
-                        ww.WritePrefix(prefix);
-                    }
+                    ww.WriteFamily(unreach.Family);
+                    ww.WritePrefixes(unreach.Withdrawn);
                 });
                 break;
             case RawAttribute raw:

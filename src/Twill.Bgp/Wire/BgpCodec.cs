@@ -50,12 +50,12 @@ public static partial class BgpCodec
         }
         if (buffer[..MarkerLength].IndexOfAnyExcept((byte)0xFF) >= 0)
         {
-            ThrowHelper.Throw(BgpErrorCode.MessageHeader, HeaderSubcode.ConnectionNotSynchronized, "header marker is not all ones");
+            ThrowHelper.Throw(BgpError.ConnectionNotSynchronized, "header marker is not all ones");
         }
         int length = BinaryPrimitives.ReadUInt16BigEndian(buffer[LengthOffset..]);
         if (length < HeaderLength || length > MaxMessageLength)
         {
-            ThrowHelper.Throw(BgpErrorCode.MessageHeader, HeaderSubcode.BadMessageLength,
+            ThrowHelper.Throw(BgpError.BadMessageLength,
                 $"header length {length} outside {HeaderLength}..{MaxMessageLength}", buffer.Slice(LengthOffset, 2).ToArray());
         }
         return length;
@@ -67,7 +67,7 @@ public static partial class BgpCodec
         int length = FrameLength(message);
         if (length == 0 || length != message.Length)
         {
-            ThrowHelper.Throw(BgpErrorCode.MessageHeader, HeaderSubcode.BadMessageLength,
+            ThrowHelper.Throw(BgpError.BadMessageLength,
                 $"header says {length} octets, message has {message.Length}", length == 0 ? null : message.Slice(LengthOffset, 2).ToArray());
         }
         byte type = message[TypeOffset];
@@ -79,11 +79,11 @@ public static partial class BgpCodec
             BgpMessageType.Notification => (21, MaxMessageLength),
             BgpMessageType.Keepalive => (19, 19),
             BgpMessageType.RouteRefresh => (23, 23),
-            _ => ThrowHelper.Throw<(int, int)>(BgpErrorCode.MessageHeader, HeaderSubcode.BadMessageType, $"unknown message type {type}", [type]),
+            _ => ThrowHelper.Throw<(int, int)>(BgpError.BadMessageType, $"unknown message type {type}", [type]),
         };
         if (length < min || length > max)
         {
-            ThrowHelper.Throw(BgpErrorCode.MessageHeader, HeaderSubcode.BadMessageLength,
+            ThrowHelper.Throw(BgpError.BadMessageLength,
                 $"{(BgpMessageType)type} of {length} octets (allowed {min}..{max})", message.Slice(LengthOffset, 2).ToArray());
         }
         return (BgpMessageType)type switch

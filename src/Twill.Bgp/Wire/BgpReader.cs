@@ -5,10 +5,10 @@ namespace Twill.Bgp.Wire;
 
 /// <summary>
 /// A bounds-checked big-endian reader over one message or one field. Running past the end throws
-/// <see cref="BgpProtocolException"/> with the code and subcode given at construction, so every
+/// <see cref="BgpProtocolException"/> with the error given at construction, so every
 /// truncation maps to the NOTIFICATION the RFC names for that place.
 /// </summary>
-internal ref struct BgpReader(ReadOnlySpan<byte> data, BgpErrorCode code, byte subcode, string what)
+internal ref struct BgpReader(ReadOnlySpan<byte> data, BgpError error, string what)
 {
     private readonly ReadOnlySpan<byte> _data = data;
     private int _position;
@@ -31,11 +31,14 @@ internal ref struct BgpReader(ReadOnlySpan<byte> data, BgpErrorCode code, byte s
 
     public IPAddress ReadAddress(int octets) => new(Take(octets));
 
+    /// <summary>AFI (two octets) then SAFI (one): <see cref="BgpWriter.WriteFamily"/>'s layout.</summary>
+    public BgpFamily ReadFamily() => new((Afi)ReadUInt16(), (Safi)ReadByte());
+
     private ReadOnlySpan<byte> Take(int count)
     {
         if (count < 0 || count > Remaining)
         {
-            ThrowHelper.Throw(code, subcode, $"{what}: needs {count} more octets at offset {_position}, {Remaining} left");
+            ThrowHelper.Throw(error, $"{what}: needs {count} more octets at offset {_position}, {Remaining} left");
         }
         ReadOnlySpan<byte> span = _data.Slice(_position, count);
         _position += count;

@@ -41,6 +41,22 @@ public sealed class BgpWriter
         }
     }
 
+    /// <summary>AFI (two octets) then SAFI (one), as MP_REACH/MP_UNREACH and graceful restart carry a family.</summary>
+    public void WriteFamily(BgpFamily family)
+    {
+        WriteUInt16((ushort)family.Afi);
+        WriteByte((byte)family.Safi);
+    }
+
+    /// <summary>A run of NLRI prefixes (<see cref="WritePrefix"/>), as withdrawn routes and NLRI fields hold them.</summary>
+    public void WritePrefixes(IEnumerable<IPNetwork> prefixes)
+    {
+        foreach (IPNetwork prefix in prefixes)
+        {
+            WritePrefix(prefix);
+        }
+    }
+
     /// <summary>
     /// An NLRI prefix (RFC 4271 §4.3): one octet of length in bits, then the fewest octets that
     /// hold it (trailing bits zero).

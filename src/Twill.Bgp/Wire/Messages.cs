@@ -71,8 +71,8 @@ public sealed record KeepaliveMessage : BgpMessage
 /// <summary>NOTIFICATION (RFC 4271 §4.5): an error, after which the sender closes the connection.</summary>
 public sealed record NotificationMessage(BgpErrorCode Code, byte Subcode, byte[] Data) : BgpMessage
 {
-    public NotificationMessage(BgpErrorCode code, byte subcode)
-        : this(code, subcode, [])
+    public NotificationMessage(BgpError error, byte[]? data = null)
+        : this(error.Code, error.Subcode, data ?? [])
     {
     }
 
@@ -86,38 +86,17 @@ public sealed record NotificationMessage(BgpErrorCode Code, byte Subcode, byte[]
         {
             text = text[..255];
         }
-        return new NotificationMessage(BgpErrorCode.Cease, CeaseSubcode.AdministrativeShutdown, [(byte)text.Length, .. text]);
+        return new NotificationMessage(BgpError.AdministrativeShutdown, [(byte)text.Length, .. text]);
     }
+
+    /// <summary>The error this NOTIFICATION carries.</summary>
+    public BgpError Error => new(Code, Subcode);
 
     /// <summary>A readable description: code, subcode, and the shutdown communication when there is one.</summary>
     public string Describe()
     {
-        string name = (Code, Subcode) switch
-        {
-            (BgpErrorCode.MessageHeader, HeaderSubcode.ConnectionNotSynchronized) => "message header error / connection not synchronized",
-            (BgpErrorCode.MessageHeader, HeaderSubcode.BadMessageLength) => "message header error / bad message length",
-            (BgpErrorCode.MessageHeader, HeaderSubcode.BadMessageType) => "message header error / bad message type",
-            (BgpErrorCode.Open, OpenSubcode.UnsupportedVersionNumber) => "OPEN error / unsupported version",
-            (BgpErrorCode.Open, OpenSubcode.BadPeerAs) => "OPEN error / bad peer AS",
-            (BgpErrorCode.Open, OpenSubcode.BadBgpIdentifier) => "OPEN error / bad BGP identifier",
-            (BgpErrorCode.Open, OpenSubcode.UnsupportedOptionalParameter) => "OPEN error / unsupported optional parameter",
-            (BgpErrorCode.Open, OpenSubcode.UnacceptableHoldTime) => "OPEN error / unacceptable hold time",
-            (BgpErrorCode.Open, OpenSubcode.UnsupportedCapability) => "OPEN error / unsupported capability",
-            (BgpErrorCode.Update, _) => $"UPDATE error / subcode {Subcode}",
-            (BgpErrorCode.HoldTimerExpired, _) => "hold timer expired",
-            (BgpErrorCode.FiniteStateMachine, _) => "finite state machine error",
-            (BgpErrorCode.Cease, CeaseSubcode.MaximumPrefixesReached) => "cease / maximum number of prefixes reached",
-            (BgpErrorCode.Cease, CeaseSubcode.AdministrativeShutdown) => "cease / administrative shutdown",
-            (BgpErrorCode.Cease, CeaseSubcode.PeerDeconfigured) => "cease / peer de-configured",
-            (BgpErrorCode.Cease, CeaseSubcode.AdministrativeReset) => "cease / administrative reset",
-            (BgpErrorCode.Cease, CeaseSubcode.ConnectionRejected) => "cease / connection rejected",
-            (BgpErrorCode.Cease, CeaseSubcode.OtherConfigurationChange) => "cease / other configuration change",
-            (BgpErrorCode.Cease, CeaseSubcode.ConnectionCollisionResolution) => "cease / connection collision resolution",
-            (BgpErrorCode.Cease, CeaseSubcode.OutOfResources) => "cease / out of resources",
-            (BgpErrorCode.Cease, CeaseSubcode.HardReset) => "cease / hard reset",
-            _ => $"code {(byte)Code} subcode {Subcode}",
-        };
-        if (Code == BgpErrorCode.Cease && Subcode is CeaseSubcode.AdministrativeShutdown or CeaseSubcode.AdministrativeReset
+        string name = Error.ToString();
+        if ((Error == BgpError.AdministrativeShutdown || Error == BgpError.AdministrativeReset)
             && Data.Length > 0 && Data[0] > 0 && Data[0] <= Data.Length - 1)
         {
             string text = Encoding.UTF8.GetString(Data, 1, Data[0]);

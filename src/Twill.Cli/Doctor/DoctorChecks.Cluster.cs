@@ -9,10 +9,6 @@ namespace Twill.Cli.Doctor;
 /// <summary>The cluster checks: the lease store answers, this node holds a lease, and Windows nodes could join.</summary>
 public static partial class DoctorChecks
 {
-    public const string StoreCheck = "store";
-    public const string LeaseCheck = "lease";
-    public const string WindowsCheck = "windows";
-
     private static IEnumerable<Finding> CheckCluster(NodeObservation o, BackendSettings? settings)
     {
         yield return CheckStore(o.Store);

@@ -9,10 +9,6 @@ namespace Twill.Cli.Doctor;
 /// <summary>The hand-off files: subnet.env (agent → CNI plugin), the CNI conflist and the plugin binaries (→ the runtime).</summary>
 public static partial class DoctorChecks
 {
-    public const string SubnetEnvCheck = "subnet.env";
-    public const string CniConflist = "cni conflist";
-    public const string CniPlugins = "cni plugins";
-
     /// <summary>The conflist Twill installs (deploy/twill.yml's init container writes the same name).</summary>
     public const string OurConflist = "10-twill.conflist";
 

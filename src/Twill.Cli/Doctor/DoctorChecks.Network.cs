@@ -11,12 +11,6 @@ namespace Twill.Cli.Doctor;
 /// <summary>The network checks: iptables backend, underlay and MTU, the VXLAN port, rp_filter, routes in the pod network.</summary>
 public static partial class DoctorChecks
 {
-    public const string IptablesBackend = "iptables backend";
-    public const string UnderlayCheck = "underlay";
-    public const string UdpPort = "udp port";
-    public const string RpFilter = "rp_filter";
-    public const string Routes = "routes";
-
     /// <summary>The bridge the flannel CNI plugin's bridge delegate makes (its default name).</summary>
     public const string CniBridge = "cni0";
 

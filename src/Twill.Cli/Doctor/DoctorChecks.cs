@@ -16,11 +16,23 @@ namespace Twill.Cli.Doctor;
 /// </summary>
 public static partial class DoctorChecks
 {
+    // The check names, which --json carries, in the order Run prints them.
+    public const string NetConf = "net-conf";
     public const string BrNetfilter = "br_netfilter";
     public const string BridgeNfCall = "bridge-nf-call-iptables";
     public const string IpForward = "ip_forward";
     public const string VxlanModule = "vxlan module";
-    public const string NetConf = "net-conf";
+    public const string IptablesBackend = "iptables backend";
+    public const string UnderlayCheck = "underlay";
+    public const string UdpPort = "udp port";
+    public const string RpFilter = "rp_filter";
+    public const string Routes = "routes";
+    public const string SubnetEnvCheck = "subnet.env";
+    public const string CniConflist = "cni conflist";
+    public const string CniPlugins = "cni plugins";
+    public const string StoreCheck = "store";
+    public const string LeaseCheck = "lease";
+    public const string WindowsCheck = "windows";
 
     public const string IpForwardKey = "net.ipv4.ip_forward";
     public const string Ip6ForwardKey = "net.ipv6.conf.all.forwarding";

@@ -14,8 +14,6 @@ namespace Twill.Cli.Doctor;
 /// </summary>
 internal static class DoctorCommand
 {
-    private const int ExitUsage = 2;
-
     public static Command Create()
     {
         DoctorSettings d = new();
@@ -61,7 +59,7 @@ internal static class DoctorCommand
             catch (FormatException e)
             {
                 Console.Error.WriteLine($"twill doctor: {e.Message}");
-                return ExitUsage;
+                return ExitCodes.Usage;
             }
             IProcessRunner runner = ManagedProcessRunner.Instance;
             NodeProbe probe = new(settings, storeOptions, runner);

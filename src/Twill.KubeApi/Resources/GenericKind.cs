@@ -9,12 +9,10 @@ namespace Twill.KubeApi.Resources;
 /// </summary>
 internal sealed class GenericKind(
     string group, string resource, string singular, string kind, bool namespaced, bool hasStatus,
-    string[] shortNames, string[]? topLevelFields = null, Action<JsonObject>? prepareForCreate = null) : ResourceKind
+    string[] shortNames, string[]? topLevelFields = null, Action<JsonObject>? prepareForCreate = null) : ResourceKind(resource, singular, kind, namespaced, shortNames, group, hasStatus: hasStatus)
 {
-    private static readonly Dictionary<string, string?> s_podTemplateLists = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, string?> s_podTemplateLists = WithMetadataLists(new(StringComparer.Ordinal)
     {
-        ["metadata.finalizers"] = null,
-        ["metadata.ownerReferences"] = "uid",
         ["spec.template.spec.containers"] = "name",
         ["spec.template.spec.initContainers"] = "name",
         ["spec.template.spec.volumes"] = "name",
@@ -24,7 +22,7 @@ internal sealed class GenericKind(
         ["spec.template.spec.initContainers.env"] = "name",
         ["spec.template.spec.initContainers.volumeMounts"] = "mountPath",
         ["status.conditions"] = "type",
-    };
+    });
 
     /// <summary>The kinds of deploy/twill.yml (Namespace, ServiceAccount, ConfigMap, RBAC, DaemonSet).</summary>
     public static readonly IReadOnlyList<GenericKind> ManifestKinds =
@@ -44,22 +42,6 @@ internal sealed class GenericKind(
         new("rbac.authorization.k8s.io", "rolebindings", "rolebinding", "RoleBinding", namespaced: true, hasStatus: false, [], ["roleRef", "subjects"]),
     ];
 
-    public override string Group => group;
-
-    public override bool HasStatus => hasStatus;
-
-    public override string Resource => resource;
-
-    public override string SingularName => singular;
-
-    public override string Kind => kind;
-
-    public override bool Namespaced => namespaced;
-
-    public override string EtcdResource => resource;
-
-    public override IReadOnlyList<string> ShortNames => shortNames;
-
     public override IReadOnlyList<string> ExtraTopLevelFields => topLevelFields ?? [];
 
     public override IReadOnlyList<string> SelectableFields => [];
@@ -70,8 +52,8 @@ internal sealed class GenericKind(
 
     public override IReadOnlyList<TableColumn> Columns { get; } =
     [
-        new("Name", "string", "name", "Name must be unique within a namespace.", 0),
-        new("Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0),
+        NameColumn,
+        AgeColumn,
     ];
 
     public override IReadOnlyList<JsonNode?> Row(JsonObject obj, DateTime now) =>

@@ -9,32 +9,23 @@ internal sealed class Nodes : ResourceKind
 {
     public static readonly Nodes Instance = new();
 
-    public override string Resource => "nodes";
-
-    public override string SingularName => "node";
-
-    public override string Kind => "Node";
-
-    public override bool Namespaced => false;
-
-    public override string EtcdResource => "minions";
-
-    public override IReadOnlyList<string> ShortNames { get; } = ["no"];
+    private Nodes()
+        : base("nodes", "node", "Node", namespaced: false, shortNames: ["no"], etcdResource: "minions")
+    {
+    }
 
     // pkg/registry/core/node: NodeToSelectableFields.
     public override IReadOnlyList<string> SelectableFields { get; } = ["spec.unschedulable"];
 
-    // The patchStrategy/patchMergeKey tags of core/v1 NodeSpec, NodeStatus and ObjectMeta.
-    public override IReadOnlyDictionary<string, string?> MergeLists { get; } = new Dictionary<string, string?>(StringComparer.Ordinal)
+    // The patchStrategy/patchMergeKey tags of core/v1 NodeSpec and NodeStatus.
+    public override IReadOnlyDictionary<string, string?> MergeLists { get; } = WithMetadataLists(new(StringComparer.Ordinal)
     {
-        ["metadata.finalizers"] = null,
-        ["metadata.ownerReferences"] = "uid",
         ["spec.podCIDRs"] = null,
         ["spec.taints"] = "key",
         ["status.conditions"] = "type",
         ["status.addresses"] = "type",
         ["status.volumesAttached"] = "name",
-    };
+    });
 
     /// <summary>The v1 conversion keeps podCIDR and podCIDRs in step: podCIDRs wins, and podCIDR alone primes it.</summary>
     public override void Default(JsonObject obj)
@@ -105,10 +96,10 @@ internal sealed class Nodes : ResourceKind
     // pkg/printers/internalversion: nodeColumnDefinitions.
     public override IReadOnlyList<TableColumn> Columns { get; } =
     [
-        new("Name", "string", "name", "Name must be unique within a namespace.", 0),
+        NameColumn,
         new("Status", "string", "", "The status of the node", 0),
         new("Roles", "string", "", "The roles of the node", 0),
-        new("Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0),
+        AgeColumn,
         new("Version", "string", "", "Kubelet Version reported by the node.", 0),
         new("Internal-IP", "string", "", "List of addresses reachable to the node.", 1),
         new("External-IP", "string", "", "List of addresses reachable to the node.", 1),

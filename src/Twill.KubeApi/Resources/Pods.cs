@@ -7,31 +7,23 @@ internal sealed class Pods : ResourceKind
 {
     public static readonly Pods Instance = new();
 
-    public override string Resource => "pods";
-
-    public override string SingularName => "pod";
-
-    public override string Kind => "Pod";
-
-    public override bool Namespaced => true;
-
-    public override string EtcdResource => "pods";
-
-    public override IReadOnlyList<string> ShortNames { get; } = ["po"];
+    private Pods()
+        : base("pods", "pod", "Pod", namespaced: true, shortNames: ["po"])
+    {
+    }
 
     public override IReadOnlyList<string> SelectableFields { get; } = ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.phase", "status.podIP", "status.nominatedNodeName"];
 
-    public override IReadOnlyDictionary<string, string?> MergeLists { get; } = new Dictionary<string, string?>(StringComparer.Ordinal)
+    // The patchStrategy/patchMergeKey tags of core/v1 PodSpec and PodStatus.
+    public override IReadOnlyDictionary<string, string?> MergeLists { get; } = WithMetadataLists(new(StringComparer.Ordinal)
     {
-        ["metadata.finalizers"] = null,
-        ["metadata.ownerReferences"] = "uid",
         ["spec.containers"] = "name",
         ["spec.initContainers"] = "name",
         ["spec.volumes"] = "name",
         ["spec.imagePullSecrets"] = "name",
         ["status.conditions"] = "type",
         ["status.podIPs"] = "ip",
-    };
+    });
 
     // pkg/registry/core/pod: PrepareForCreate sets the phase to Pending and drops any status sent.
     public override void PrepareForCreate(JsonObject obj) => obj["status"] = new JsonObject { ["phase"] = "Pending" };
@@ -58,11 +50,11 @@ internal sealed class Pods : ResourceKind
 
     public override IReadOnlyList<TableColumn> Columns { get; } =
     [
-        new("Name", "string", "name", "Name must be unique within a namespace.", 0),
+        NameColumn,
         new("Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic.", 0),
         new("Status", "string", "", "The aggregate status of the containers in this pod.", 0),
         new("Restarts", "string", "", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.", 0),
-        new("Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0),
+        AgeColumn,
         new("IP", "string", "", "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.", 1),
         new("Node", "string", "", "NodeName is a request to schedule this pod onto a specific node.", 1),
     ];

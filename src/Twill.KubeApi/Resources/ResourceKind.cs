@@ -6,10 +6,11 @@ namespace Twill.KubeApi.Resources;
 /// One resource of the core v1 group as the registry knows it: its names (for URLs, discovery and
 /// Status messages), where it lives in etcd, and the strategy kube-apiserver's registry applies to it.
 /// </summary>
-internal abstract class ResourceKind
+internal abstract class ResourceKind(string resource, string singularName, string kind, bool namespaced, IReadOnlyList<string> shortNames,
+    string group = "", string? etcdResource = null, bool hasStatus = true)
 {
     /// <summary>The API group: "" for the core group (served under /api), else under /apis/&lt;group&gt;.</summary>
-    public virtual string Group => "";
+    public string Group { get; } = group;
 
     public virtual string Version => "v1";
 
@@ -17,23 +18,23 @@ internal abstract class ResourceKind
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
 
     /// <summary>Whether the resource has a status subresource (and its main resource ignores status).</summary>
-    public virtual bool HasStatus => true;
+    public bool HasStatus { get; } = hasStatus;
 
     /// <summary>The plural resource name in URLs and Status details ("nodes").</summary>
-    public abstract string Resource { get; }
+    public string Resource { get; } = resource;
 
-    public abstract string SingularName { get; }
+    public string SingularName { get; } = singularName;
 
-    public abstract string Kind { get; }
+    public string Kind { get; } = kind;
 
     public string ListKind => Kind + "List";
 
-    public abstract bool Namespaced { get; }
+    public bool Namespaced { get; } = namespaced;
 
     /// <summary>The directory under the etcd prefix: kube-apiserver keeps nodes under "minions", a name from before Kubernetes 1.0.</summary>
-    public abstract string EtcdResource { get; }
+    public string EtcdResource { get; } = etcdResource ?? resource;
 
-    public abstract IReadOnlyList<string> ShortNames { get; }
+    public IReadOnlyList<string> ShortNames { get; } = shortNames;
 
     /// <summary>Top-level fields besides apiVersion, kind, metadata, spec and status (a ConfigMap's data, a Role's rules).</summary>
     public virtual IReadOnlyList<string> ExtraTopLevelFields => [];
@@ -43,6 +44,14 @@ internal abstract class ResourceKind
 
     /// <summary>Fields a strategic merge patch merges as lists keyed by a field (patchMergeKey) or as sets of primitives (key null).</summary>
     public abstract IReadOnlyDictionary<string, string?> MergeLists { get; }
+
+    /// <summary><paramref name="lists"/> and ObjectMeta's merge lists, which every kind has (their patchStrategy/patchMergeKey tags).</summary>
+    protected static Dictionary<string, string?> WithMetadataLists(Dictionary<string, string?> lists)
+    {
+        lists["metadata.finalizers"] = null;
+        lists["metadata.ownerReferences"] = "uid";
+        return lists;
+    }
 
     /// <summary>PrepareForCreate: reset what a client may not set.</summary>
     public virtual void PrepareForCreate(JsonObject obj)
@@ -95,6 +104,12 @@ internal abstract class ResourceKind
 
     /// <summary>The columns `kubectl get` prints (server-side printing, as kube-apiserver's printers).</summary>
     public abstract IReadOnlyList<TableColumn> Columns { get; }
+
+    /// <summary>The first column of every kind's table, worded as kube-apiserver's printers word it.</summary>
+    protected static readonly TableColumn NameColumn = new("Name", "string", "name", "Name must be unique within a namespace.", 0);
+
+    /// <summary>The age column every kind's table has.</summary>
+    protected static readonly TableColumn AgeColumn = new("Age", "string", "", "CreationTimestamp is a timestamp representing the server time when this object was created.", 0);
 
     public abstract IReadOnlyList<JsonNode?> Row(JsonObject obj, DateTime now);
 

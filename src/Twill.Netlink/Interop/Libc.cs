@@ -7,8 +7,6 @@ internal static unsafe partial class Libc
 {
     private const string Lib = "libc";
 
-    public const int EINTR = 4;
-
     public const int SockRaw = 3;
     public const int SockCloexec = 0x80000;
     public const int SolSocket = 1;

@@ -59,7 +59,7 @@ internal static unsafe class NetlinkSocket
                     }
                     return;
                 }
-                if (Libc.LastErrno != Libc.EINTR)
+                if ((Errno)Libc.LastErrno != Errno.EINTR)
                 {
                     throw NetlinkException.FromLastError($"send({data.Length} bytes)");
                 }
@@ -83,7 +83,7 @@ internal static unsafe class NetlinkSocket
                     }
                     return (int)n;
                 }
-                if (Libc.LastErrno != Libc.EINTR)
+                if ((Errno)Libc.LastErrno != Errno.EINTR)
                 {
                     throw NetlinkException.FromLastError("recv");
                 }
