@@ -17,8 +17,9 @@ public static class HostGwBackend
         ArgumentNullException.ThrowIfNull(underlay);
         PeerChecks.RequireOneFamily(own, underlay);
         List<PlanProblem> problems = [];
-        List<PlannedRoute> routes = [];
-        foreach (PeerLease peer in PeerChecks.Admissible(own, peers, problems))
+        List<PeerLease> admitted = PeerChecks.Admissible(own, peers, problems);
+        List<PlannedRoute> routes = new(admitted.Count);
+        foreach (PeerLease peer in admitted)
         {
             if (!string.Equals(peer.BackendType, "host-gw", StringComparison.OrdinalIgnoreCase))
             {

@@ -14,9 +14,10 @@ internal static class PeerChecks
     /// <summary>Peers that may be planned, in key order (so plans are deterministic), with problems for the rest.</summary>
     public static List<PeerLease> Admissible(PeerLease own, IEnumerable<PeerLease> peers, List<PlanProblem> problems)
     {
-        List<PeerLease> admitted = [];
+        int expected = peers.TryGetNonEnumeratedCount(out int count) ? count : 0;
+        List<PeerLease> admitted = new(expected);
         // Pairwise overlap checks are quadratic: 12.5 M comparisons at 5,000 peers on every plan.
-        SubnetOverlapIndex<PeerLease> index = new();
+        SubnetOverlapIndex<PeerLease> index = new(expected);
         foreach (PeerLease peer in peers.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             if (peer.Key == own.Key)

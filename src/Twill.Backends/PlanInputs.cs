@@ -66,7 +66,7 @@ public sealed record PeerLease
     public AddressFamily Family => Subnet.BaseAddress.AddressFamily;
 
     /// <summary>True when the lease has no VtepMAC yet.</summary>
-    public bool HasNoVtepMac => VtepMac is null || VtepMac.GetAddressBytes().Length == 0;
+    public bool HasNoVtepMac => VtepMac is null || VtepMac.Equals(PhysicalAddress.None); // no copy of the bytes: asked per peer per plan
 }
 
 /// <summary>How Twill recognises a Windows peer, in one place.</summary>

@@ -14,7 +14,15 @@ public sealed class SubnetOverlapIndex<T> where T : class
 {
     // (family, prefix length) → network number of each held subnet → (order added, value).
     private readonly Dictionary<(AddressFamily Family, int Length), Dictionary<UInt128, (long Order, T Value)>> _tables = [];
+    private readonly int _capacity;
     private long _count;
+
+    public SubnetOverlapIndex()
+    {
+    }
+
+    /// <param name="capacity">How many subnets of one family and length are expected: a plan's index of 5,000 peers is then made once, not grown through a dozen copies.</param>
+    public SubnetOverlapIndex(int capacity) => _capacity = capacity;
 
     /// <summary>Forgets every subnet.</summary>
     public void Clear() => _tables.Clear();
@@ -26,7 +34,7 @@ public sealed class SubnetOverlapIndex<T> where T : class
         (AddressFamily family, int length) slot = (subnet.BaseAddress.AddressFamily, subnet.PrefixLength);
         if (!_tables.TryGetValue(slot, out Dictionary<UInt128, (long, T)>? table))
         {
-            table = [];
+            table = new(_capacity);
             _tables[slot] = table;
         }
         table[SubnetMath.ToNumber(subnet.BaseAddress)] = (_count++, value);

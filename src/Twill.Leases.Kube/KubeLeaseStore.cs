@@ -74,17 +74,20 @@ public sealed partial class KubeLeaseStore : ILeaseStore, IAssignedSubnetStore
 
     public async Task<LeaseListing> ListAsync(CancellationToken cancellationToken)
     {
-        (List<NodeSummary> nodes, long revision) = await ListNodesAsync(cancellationToken).ConfigureAwait(false);
+        (List<ListedNode> nodes, long revision) = await ListNodesAsync(cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
             return new LeaseListing(_table.Reset(nodes), revision);
         }
     }
 
-    /// <summary>Every node, page by page (limit/continue); the list's resourceVersion is the first page's (the continue token pins the snapshot).</summary>
-    private async Task<(List<NodeSummary> Nodes, long Revision)> ListNodesAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Every node, page by page (limit/continue), each page read into table entries as it arrives; the
+    /// list's resourceVersion is the first page's (the continue token pins the snapshot).
+    /// </summary>
+    private async Task<(List<ListedNode> Nodes, long Revision)> ListNodesAsync(CancellationToken cancellationToken)
     {
-        List<NodeSummary> nodes = [];
+        List<ListedNode> nodes = [];
         string? cont = null;
         long revision = 0;
         do
@@ -95,7 +98,16 @@ public sealed partial class KubeLeaseStore : ILeaseStore, IAssignedSubnetStore
                 revision = page.ResourceVersion;
             }
             // Only Flannel's nodes are kept; a kubelet-only node costs nothing past its page.
-            nodes.AddRange(page.Nodes.Where(n => n.Annotations.Count > 0));
+            lock (_gate)
+            {
+                foreach (NodeSummary node in page.Nodes)
+                {
+                    if (node.Annotations.Count > 0)
+                    {
+                        nodes.Add(_table.Read(node));
+                    }
+                }
+            }
             cont = page.Continue;
         }
         while (!string.IsNullOrEmpty(cont));

@@ -54,13 +54,31 @@ public sealed class NodeLeaseTable(KubeAnnotations annotations, Action<string>? 
     public IReadOnlyList<LeaseRecord> Reset(IEnumerable<NodeSummary> nodes)
     {
         ArgumentNullException.ThrowIfNull(nodes);
+        return Reset([.. nodes.Select(Read)]);
+    }
+
+    /// <summary>
+    /// A listed node as the table will hold it, read while its page is at hand: a listing of thousands of
+    /// nodes then holds what the table keeps of each (its lease record), not the nodes. Reads the
+    /// configuration only (<see cref="Configure"/>), not the nodes held.
+    /// </summary>
+    public ListedNode Read(NodeSummary node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return new ListedNode(node.Name, Translate(node));
+    }
+
+    /// <summary>Replaces everything with a full listing read by <see cref="Read"/>; returns the accepted records.</summary>
+    public IReadOnlyList<LeaseRecord> Reset(IReadOnlyList<ListedNode> nodes)
+    {
+        ArgumentNullException.ThrowIfNull(nodes);
         HashSet<string> held = [.. _nodes.Values.Where(e => e.Accepted).Select(e => e.Name)];
         _nodes.Clear();
         _subnetClaims.Clear();
         _addressClaims.Clear();
-        foreach (NodeSummary node in nodes)
+        foreach (ListedNode node in nodes)
         {
-            if (Translate(node) is Entry entry)
+            if (node.Entry is Entry entry)
             {
                 // Who held a claim before the re-list keeps it: a re-list must not hand it to a newcomer.
                 _nodes[node.Name] = entry with { HeldBefore = held.Contains(node.Name) };
@@ -284,10 +302,24 @@ public sealed class NodeLeaseTable(KubeAnnotations annotations, Action<string>? 
         : error;
 
     /// <summary>One node as held: its record when it reads as a lease, or why not; the claims the record makes.</summary>
-    private sealed record Entry(string Name, long Created, LeaseRecord? Record, IPAddress? PublicIP, IPAddress? PublicIPv6, string? Error)
+    internal sealed record Entry(string Name, long Created, LeaseRecord? Record, IPAddress? PublicIP, IPAddress? PublicIPv6, string? Error)
     {
         public bool Accepted { get; set; }
 
         public bool HeldBefore { get; init; }
     }
+}
+
+/// <summary>A node of a listing, read by <see cref="NodeLeaseTable.Read"/>: its name and what the table will hold of it (nothing for a node that is not Flannel's).</summary>
+public readonly struct ListedNode
+{
+    internal ListedNode(string name, NodeLeaseTable.Entry? entry)
+    {
+        Name = name;
+        Entry = entry;
+    }
+
+    public string Name { get; }
+
+    internal NodeLeaseTable.Entry? Entry { get; }
 }

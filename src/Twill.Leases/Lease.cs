@@ -9,8 +9,23 @@ namespace Twill.Leases;
 /// </summary>
 public sealed record Lease(LeaseSubnets Subnets, LeaseAttrs Attrs, DateTimeOffset Expiration, long Revision)
 {
-    /// <summary>The store key (Flannel's): <c>10.244.3.0-24</c>.</summary>
-    public string Key => Subnets.ToKey();
+    private readonly LeaseSubnets _subnets = Subnets;
+
+    public LeaseSubnets Subnets
+    {
+        get => _subnets;
+        init
+        {
+            _subnets = value;
+            Key = value.ToKey();
+        }
+    }
+
+    /// <summary>
+    /// The store key (Flannel's): <c>10.244.3.0-24</c>. Made once: the peer set, its subnet index and every
+    /// plan input name a peer by it, and at 5,000 peers a key per use was a string per peer per pass.
+    /// </summary>
+    public string Key { get; private init; } = Subnets.ToKey();
 
     /// <summary>Reads a store record; false with a reason naming the key when the key or value is malformed.</summary>
     public static bool TryFromRecord(LeaseRecord record, [NotNullWhen(true)] out Lease? lease, [NotNullWhen(false)] out string? error)

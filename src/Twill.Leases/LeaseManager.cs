@@ -21,6 +21,7 @@ public sealed class LeaseManager
     private readonly LeaseManagerOptions _options;
     private readonly ILogger _logger;
     private Lease? _current;
+    private LeaseListing? _acquireListing;
 
     public LeaseManager(ILeaseStore store, NetworkConfig config, LeaseManagerOptions? options = null, ILogger? logger = null)
     {
@@ -85,6 +86,9 @@ public sealed class LeaseManager
         {
             // The same VtepMAC rule as for chosen subnets: a MAC another node's lease holds is not published.
             LeaseListing listing = await _store.ListAsync(ct).ConfigureAwait(false);
+            // The peers' first snapshot too (WatchPeersAsync): at 5,000 Kubernetes nodes a listing is ~50 MB
+            // of JSON, and the watch from its revision replays whatever changed since.
+            Volatile.Write(ref _acquireListing, listing);
             string own = subnets.ToKey();
             List<Lease> others = [];
             foreach (LeaseRecord r in listing.Records)
@@ -303,10 +307,11 @@ public sealed class LeaseManager
         peers.Own = Current;
         while (!cancellationToken.IsCancellationRequested)
         {
-            LeaseListing? listing = null;
+            // The first time, the listing acquiring the subnet read, when it read one (a cluster-assigned subnet).
+            LeaseListing? listing = Interlocked.Exchange(ref _acquireListing, null);
             try
             {
-                listing = await _store.ListAsync(cancellationToken).ConfigureAwait(false);
+                listing ??= await _store.ListAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

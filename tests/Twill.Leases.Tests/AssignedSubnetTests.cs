@@ -32,7 +32,16 @@ public class AssignedSubnetTests
 
         public Task<string?> GetNetworkConfigAsync(CancellationToken cancellationToken) => Task.FromResult<string?>(null);
 
-        public Task<LeaseListing> ListAsync(CancellationToken cancellationToken) => _inner.ListAsync(cancellationToken);
+        public int ListCalls;
+
+        /// <summary>A peer's record written straight into the store (another node publishing).</summary>
+        public void PutPeer(string key, string value) => _inner.Put(key, value);
+
+        public Task<LeaseListing> ListAsync(CancellationToken cancellationToken)
+        {
+            ListCalls++;
+            return _inner.ListAsync(cancellationToken);
+        }
 
         public Task<LeaseRecord?> TryCreateAsync(string key, string value, TimeSpan ttl, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("an assigning store is never asked to create a chosen subnet");
@@ -76,6 +85,43 @@ public class AssignedSubnetTests
 
         Assert.Equal("10.244.8.0-24", lease.Key);
         Assert.Equal(1, inner.AssignmentCalls);
+    }
+
+    [Fact]
+    public async Task WatchPeers_AfterAnAssignedAcquire_StartsFromTheAcquireListingAndMissesNothingSince()
+    {
+        AssigningStore store = new(LeaseSubnets.ParseKey("10.244.7.0-24"));
+        store.PutPeer("10.244.1.0-24", PeerSetTests.VxlanValue("192.0.2.1"));
+        int revised = 0;
+        LeaseManager manager = new(store, Config, new LeaseManagerOptions
+        {
+            ReviseAttrs = (others, attrs) =>
+            {
+                revised = others.Count;
+                return attrs;
+            },
+        });
+        await manager.AcquireAsync(LeaseAttrs.Parse(PeerSetTests.VxlanValue("192.0.2.7")), CancellationToken.None);
+        // Published after the acquire's listing, before the watch: the watch from that listing's revision must bring it.
+        store.PutPeer("10.244.2.0-24", PeerSetTests.VxlanValue("192.0.2.2"));
+        using CancellationTokenSource cts = new(TimeSpan.FromSeconds(30));
+
+        List<PeerEvent> events = [];
+        await foreach (PeerEvent e in manager.WatchPeersAsync(cts.Token))
+        {
+            events.Add(e);
+            if (events.Count == 2)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(1, revised);
+        Assert.Equal(1, store.ListCalls); // the acquire's listing was the peers' first snapshot
+        Assert.Equal(PeerEventKind.Snapshot, events[0].Kind);
+        Assert.Equal(["10.244.1.0-24"], events[0].Peers.Select(p => p.Key));
+        Assert.Equal(PeerEventKind.Added, events[1].Kind);
+        Assert.Equal("10.244.2.0-24", events[1].Lease!.Key);
     }
 
     [Fact]
