@@ -7,31 +7,6 @@ using BgpAddressFamily = Twill.Bgp.Wire.BgpFamily;
 
 namespace Twill.Bgp.Speaker;
 
-/// <summary>What the speaker announces and how, besides its peers.</summary>
-public sealed record BgpSpeakerOptions
-{
-    /// <summary>The sessions to run (address, AS, timers, MD5, graceful restart per peer).</summary>
-    public required IReadOnlyList<BgpPeerSettings> Peers { get; init; }
-
-    /// <summary>Next hop of announced IPv4 prefixes: the node's address on the rack subnet.</summary>
-    public IPAddress? NextHopIPv4 { get; init; }
-
-    /// <summary>Global next hop of announced IPv6 prefixes.</summary>
-    public IPAddress? NextHopIPv6 { get; init; }
-
-    /// <summary>Optional link-local next hop sent beside <see cref="NextHopIPv6"/> (RFC 2545).</summary>
-    public IPAddress? LinkLocalNextHopIPv6 { get; init; }
-
-    /// <summary>COMMUNITIES attached to every announcement.</summary>
-    public IReadOnlyList<uint> Communities { get; init; } = [];
-
-    /// <summary>Import learnt routes through this filter; null: learnt routes are ignored.</summary>
-    public ImportFilter? Import { get; init; }
-}
-
-/// <summary>A peer's state, for /readyz and logs.</summary>
-public sealed record BgpPeerStatus(IPAddress Address, uint Asn, BgpState State, int AcceptedPrefixes);
-
 /// <summary>
 /// The node's BGP speaker: announces the node's prefixes to every peer (next hop = the node),
 /// withdraws them, and optionally imports learnt routes through an <see cref="ImportFilter"/> into
@@ -490,39 +465,5 @@ public sealed class BgpSpeaker : IBgpSessionHandler, IAsyncDisposable
         public IPAddress NextHop { get; } = nextHop;
 
         public bool Stale { get; set; }
-    }
-}
-
-internal sealed class PrefixComparer : IComparer<IPNetwork>
-{
-    public static readonly PrefixComparer Instance = new();
-
-    public int Compare(IPNetwork x, IPNetwork y)
-    {
-        int c = AddressComparer.Instance.Compare(x.BaseAddress, y.BaseAddress);
-        return c != 0 ? c : x.PrefixLength.CompareTo(y.PrefixLength);
-    }
-}
-
-internal sealed class AddressComparer : IComparer<IPAddress>
-{
-    public static readonly AddressComparer Instance = new();
-
-    public int Compare(IPAddress? x, IPAddress? y)
-    {
-        if (x is null || y is null)
-        {
-            return x is null ? (y is null ? 0 : -1) : 1;
-        }
-        int c = x.AddressFamily.CompareTo(y.AddressFamily);
-        if (c != 0)
-        {
-            return c;
-        }
-        Span<byte> a = stackalloc byte[16];
-        Span<byte> b = stackalloc byte[16];
-        x.TryWriteBytes(a, out int na);
-        y.TryWriteBytes(b, out int nb);
-        return a[..na].SequenceCompareTo(b[..nb]);
     }
 }
