@@ -13,6 +13,8 @@ namespace Twill.Bgp.Speaker;
 /// a route set the agent turns into kernel routes. As a graceful-restart speaker it sends
 /// End-of-RIB after the initial UPDATEs; a clean <see cref="StopAsync"/> sends a Cease, so peers
 /// withdraw at once; a crash leaves the routes in the peers for the restart time.
+/// (About 470 lines, on purpose: the announced set, every peer's Adj-RIB-In, the stale timers and the
+/// session callbacks share one lock; split into types, that lock's invariants would span files.)
 /// </summary>
 public sealed class BgpSpeaker : IBgpSessionHandler, IAsyncDisposable
 {
