@@ -57,6 +57,28 @@ internal sealed class TorRouter
         {
             throw new LabStepException($"chown {FrrUser} {Directory}: {chown.StderrText.Trim()}");
         }
+        LetFrrTraverse(Path.GetDirectoryName(Directory));
+    }
+
+    /// <summary>
+    /// The lab's directories are 0700 (docs/security.md), but FRR's daemons drop to the frr user and
+    /// must reach their own directory: each ancestor gets search permission for others (o+x) — not
+    /// read, so nothing in them can be listed, and the lab's files stay 0600.
+    /// </summary>
+    private static void LetFrrTraverse(string? dir)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        for (; !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
+        {
+            UnixFileMode mode = File.GetUnixFileMode(dir);
+            if (!mode.HasFlag(UnixFileMode.OtherExecute))
+            {
+                File.SetUnixFileMode(dir, mode | UnixFileMode.OtherExecute);
+            }
+        }
     }
 
     /// <summary>The daemon's command line: foreground, log on stdout (the lab's log file), no TCP vty.</summary>
