@@ -30,25 +30,7 @@ internal sealed class KubeControlPlane : IDisposable
         string tokens = Path.Combine(_dir, "tokens.csv");
         File.WriteAllText(tokens, $"{token},admin,admin-uid,\"system:masters\"\n");
         KubeconfigPath = Path.Combine(_dir, "kubeconfig");
-        File.WriteAllText(KubeconfigPath, $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: lab
-              cluster:
-                server: https://192.0.2.1:6443
-                certificate-authority: {pki}/ca.crt
-            users:
-            - name: admin
-              user:
-                token: {token}
-            contexts:
-            - name: lab
-              context:
-                cluster: lab
-                user: admin
-            current-context: lab
-            """);
+        File.WriteAllText(KubeconfigPath, KubeApiServer.Kubeconfig("https://192.0.2.1:6443", Path.Combine(pki, "ca.crt"), token));
         Start(EtcdServer.EtcdPath, "--name", "cp", "--data-dir", Path.Combine(_dir, "etcd"),
             "--listen-client-urls", "http://127.0.0.1:23790", "--advertise-client-urls", "http://127.0.0.1:23790",
             "--listen-peer-urls", "http://127.0.0.1:23800", "--initial-advertise-peer-urls", "http://127.0.0.1:23800",

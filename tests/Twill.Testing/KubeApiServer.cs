@@ -154,14 +154,17 @@ public sealed class KubeApiServer : IDisposable
     }
 
     /// <summary>A kubeconfig for <paramref name="server"/> trusting our CA, authenticating with <paramref name="token"/>.</summary>
-    public string Kubeconfig(string server, string token) => $"""
+    public string Kubeconfig(string server, string token) => Kubeconfig(server, CaFile, token);
+
+    /// <summary>A kubeconfig for <paramref name="server"/> trusting <paramref name="caFile"/>, authenticating with <paramref name="token"/>.</summary>
+    public static string Kubeconfig(string server, string caFile, string token) => $"""
         apiVersion: v1
         kind: Config
         clusters:
         - name: twill
           cluster:
             server: {server}
-            certificate-authority: {CaFile}
+            certificate-authority: {caFile}
         users:
         - name: admin
           user:

@@ -220,29 +220,7 @@ double RunIpBatch(int n)
     Underlay(ns);
     ns.Ip("link", "add", "flannel.1", "type", "vxlan", "id", "1", "local", "192.0.2.1", "dev", "eth0", "dstport", "4789", "nolearning");
     ns.Ip("link", "set", "flannel.1", "up");
-    StringBuilder ip = new(), bridge = new();
-    for (int i = 0; i < n; i++)
-    {
-        (string subnet, string gw, string mac, string pub) = Peer(i);
-        ip.Append($"neigh replace {gw} lladdr {mac} dev flannel.1 nud permanent\n");
-        ip.Append($"route replace {subnet} via {gw} dev flannel.1 onlink proto 84\n");
-        bridge.Append($"fdb replace {mac} dev flannel.1 dst {pub} self permanent\n");
-    }
-    string ipFile = Path.GetTempFileName(), brFile = Path.GetTempFileName();
-    File.WriteAllText(ipFile, ip.ToString());
-    File.WriteAllText(brFile, bridge.ToString());
-    try
-    {
-        Stopwatch sw = Stopwatch.StartNew();
-        ns.Exec("bridge", "-batch", brFile).EnsureSuccess("bridge -batch");
-        ns.Exec("ip", "-batch", ipFile).EnsureSuccess("ip -batch");
-        return sw.Elapsed.TotalMilliseconds;
-    }
-    finally
-    {
-        File.Delete(ipFile);
-        File.Delete(brFile);
-    }
+    return IpBatchReference.ProgramVxlanPeers(ns, Enumerable.Range(0, n).Select(Peer));
 }
 
 // Two nodes on a bridge underlay (192.0.2.0/24), a pod each (a namespace on the node's cni0 bridge),

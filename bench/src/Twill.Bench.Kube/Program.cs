@@ -61,25 +61,7 @@ try
     string pki = Path.Combine(dir, "pki"), tokens = Path.Combine(dir, "tokens.csv"), kubeconfig = Path.Combine(dir, "kubeconfig");
     Tool.Run(KubeApiServer.BinaryPath, ["gen-certs", "--dir", pki, "--ip", "192.0.2.254"], stdin: null).EnsureSuccess("gen-certs");
     File.WriteAllText(tokens, $"{token},admin,admin-uid,\"system:masters\"\n");
-    File.WriteAllText(kubeconfig, $"""
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: bench
-          cluster:
-            server: https://192.0.2.254:6443
-            certificate-authority: {pki}/ca.crt
-        users:
-        - name: admin
-          user:
-            token: {token}
-        contexts:
-        - name: bench
-          context:
-            cluster: bench
-            user: admin
-        current-context: bench
-        """);
+    File.WriteAllText(kubeconfig, KubeApiServer.Kubeconfig("https://192.0.2.254:6443", Path.Combine(pki, "ca.crt"), token));
     // The bench's etcd does not fsync (--unsafe-no-fsync): a real cluster's etcd has a disk of its own
     // (fsync well under 10 ms), this one shares a disk with everyone's builds, where one fsync took up to
     // 100 ms and made the probes measure the disk. TWILL_BENCH_ETCD_FSYNC=1 keeps fsync on.
@@ -447,29 +429,7 @@ double RunIpBatch(int nodes)
     ns.Ip("link", "set", "eth0", "up");
     ns.Ip("link", "add", "flannel.1", "type", "vxlan", "id", "1", "local", "192.0.2.1", "dev", "eth0", "dstport", "8472", "nolearning");
     ns.Ip("link", "set", "flannel.1", "up");
-    StringBuilder ip = new(), bridge = new();
-    for (int i = 1; i < nodes; i++)
-    {
-        (string subnet, string gw, string mac, string pub) = Peer(i);
-        ip.Append($"neigh replace {gw} lladdr {mac} dev flannel.1 nud permanent\n");
-        ip.Append($"route replace {subnet} via {gw} dev flannel.1 onlink proto 84\n");
-        bridge.Append($"fdb replace {mac} dev flannel.1 dst {pub} self permanent\n");
-    }
-    string ipFile = Path.GetTempFileName(), brFile = Path.GetTempFileName();
-    File.WriteAllText(ipFile, ip.ToString());
-    File.WriteAllText(brFile, bridge.ToString());
-    try
-    {
-        Stopwatch sw = Stopwatch.StartNew();
-        ns.Exec("bridge", "-batch", brFile).EnsureSuccess("bridge -batch");
-        ns.Exec("ip", "-batch", ipFile).EnsureSuccess("ip -batch");
-        return sw.Elapsed.TotalMilliseconds;
-    }
-    finally
-    {
-        File.Delete(ipFile);
-        File.Delete(brFile);
-    }
+    return IpBatchReference.ProgramVxlanPeers(ns, Enumerable.Range(1, nodes - 1).Select(Peer));
 }
 
 static int Routes(RtnlConnection rtnl) => rtnl.DumpRoutes(AddressFamily.InterNetwork, RouteTable.Main, RouteProtocol.Twill).Count;
